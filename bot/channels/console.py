@@ -1,0 +1,90 @@
+"""The console chat: the same core and store as Slack and Teams, rendered as plain text."""
+
+from __future__ import annotations
+
+import getpass
+import textwrap
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from bot.core.replies import Choice, Inbound, Reply, ReplyKind
+from bot.service import Bot
+
+WIDTH = 88
+QUIT = {"quit", "exit", ":q", "bye"}
+
+
+def render(reply: Reply, *, numbered: bool = True) -> str:
+    """A reply as plain text: title, text, bullets, numbered choices, sources."""
+    lines: list[str] = []
+    if reply.kind == ReplyKind.EMERGENCY:
+        lines.append("!!! " + (reply.title or "Emergency").upper() + " !!!")
+    elif reply.title:
+        marker = {ReplyKind.OUTCOME: "==> ", ReplyKind.WARNING: "(!) "}.get(reply.kind, "")
+        lines.append(f"{marker}{reply.title}")
+    for paragraph in reply.text.split("\n\n") if reply.text else ():
+        lines.extend(textwrap.wrap(paragraph, WIDTH) or [""])
+    for bullet in reply.bullets:
+        lines.extend(textwrap.wrap(bullet, WIDTH, initial_indent="  • ", subsequent_indent="    "))
+    if reply.note:
+        lines.extend(textwrap.wrap(reply.note, WIDTH, initial_indent="  ", subsequent_indent="  "))
+    if reply.form is not None:
+        for f in reply.form.fields:
+            lines.append(f"  - {f.label}: {reply.form.errors.get(f.id, '')}")
+    for i, choice in enumerate(reply.choices, 1):
+        lines.append(f"  [{i}] {choice.label}" if numbered else f"  - {choice.label}")
+    if reply.sources:
+        lines.append("  Sources: " + "; ".join(s.cite() for s in reply.sources))
+    return "\n".join(lines)
+
+
+class ConsoleChat:
+    """Reads lines, sends them through the bot, prints replies. Digits pick a numbered choice."""
+
+    def __init__(self, bot: Bot, *, user: str | None = None) -> None:
+        self.bot = bot
+        self.user = user or getpass.getuser()
+        self.conversation = f"console:{self.user}"
+        self.choices: Sequence[Choice] = ()
+
+    def inbound(self, line: str) -> Inbound:
+        now = datetime.now(UTC)
+        text = line.strip()
+        if text.isdigit() and 1 <= int(text) <= len(self.choices):
+            c = self.choices[int(text) - 1]
+            return Inbound(self.conversation, self.user, "console", now, choice=(c.q, c.a))
+        return Inbound(self.conversation, self.user, "console", now, text=text)
+
+    async def say(self, line: str) -> list[Reply]:
+        handled = await self.bot.handle(self.inbound(line))
+        choices = [c for r in handled.replies for c in r.choices]
+        self.choices = choices
+        return handled.replies
+
+    def show(self, replies: Sequence[Reply], out: Callable[[str], None]) -> None:
+        counter = 0
+        for reply in replies:
+            # number choices across all replies of a turn, so "2" means the same to everyone
+            renumbered = []
+            for line in render(reply).splitlines():
+                if line.startswith("  [") and "] " in line:
+                    counter += 1
+                    line = f"  [{counter}] " + line.split("] ", 1)[1]
+                renumbered.append(line)
+            out("\n".join(renumbered))
+            out("")
+
+    async def run(self, read: Callable[[str], str] = input, out: Callable[[str], None] = print) -> int:
+        self.show(self.bot.conversation.say.menu(with_welcome=True), out)
+        self.choices = [c for r in self.bot.conversation.say.menu() for c in r.choices]
+        out("Type your question, a number to pick an option, 'help', or 'quit'.\n")
+        while True:
+            try:
+                line = read("you> ")
+            except (EOFError, KeyboardInterrupt):
+                out("")
+                return 0
+            if line.strip().lower() in QUIT:
+                out("Goodbye. Remember to record your decision, whether or not you share.")
+                return 0
+            self.show(await self.say(line), out)

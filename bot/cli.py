@@ -1,0 +1,264 @@
+"""The `canishare` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.knowledge.base import KnowledgeError
+from bot.settings import Settings, SettingsError, load_settings
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="canishare",
+        description="Can I share? — decide, in minutes, whether you can share safeguarding "
+        "information, and keep the record.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("chat", help="chat with the bot in this terminal")
+    ask = sub.add_parser("ask", help="answer one question (or one per line from stdin with '-')")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("text", nargs="+", help="the question, or '-' to read questions from stdin")
+    decide = sub.add_parser("decide", help="run the decision dialog from a JSON file of facts")
+    decide.add_argument("--facts", required=True, type=Path, help="JSON file: {question id: answer}")
+    decide.add_argument("--json", action="store_true", help="end with the result as JSON")
+    sub.add_parser("serve", help="run the Slack and Teams HTTP server (or Slack Socket Mode)")
+    records = sub.add_parser("records", help="export, check or tidy the decision records")
+    rsub = records.add_subparsers(dest="records_command", metavar="ACTION", required=True)
+    export = rsub.add_parser("export", help="export all decision records")
+    export.add_argument("--format", choices=("csv", "json"), default="json")
+    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    rsub.add_parser("status", help="show records not yet delivered, with their last error")
+    rsub.add_parser("verify", help="check the tamper-evident chain of records")
+    rsub.add_parser("purge", help="apply the retention period and idle limit now")
+    knowledge = sub.add_parser("knowledge", help="check the knowledge base")
+    ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION", required=True)
+    ksub.add_parser("check", help="validate every file; warn about entries due for review")
+    manifest = sub.add_parser("manifest", help="print the Slack manifest or build the Teams app")
+    manifest.add_argument("platform", choices=("slack", "teams"))
+    manifest.add_argument("--url", help="public base URL (default: CANISHARE_PUBLIC_URL)")
+    manifest.add_argument("--output", type=Path, help="where to write the Teams zip")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        args.command = "chat"
+    try:
+        settings = load_settings()
+        return _run(args, settings)
+    except (SettingsError, KnowledgeError) as exc:
+        print(f"canishare: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "knowledge":
+        return knowledge_check(settings)
+    if args.command == "ask":
+        return ask(settings, args.text, as_json=args.json)
+    if args.command == "chat":
+        return asyncio.run(chat(settings))
+    if args.command == "decide":
+        return asyncio.run(decide_cmd(settings, args.facts, as_json=args.json))
+    if args.command == "records":
+        return asyncio.run(records_cmd(settings, args))
+    if args.command == "serve":
+        from bot.server import serve
+
+        return serve(settings)
+    if args.command == "manifest":
+        from bot.manifests import manifest_cmd
+
+        return manifest_cmd(settings, args.platform, url=args.url, output=args.output)
+    return EXIT_USAGE
+
+
+def knowledge_check(settings: Settings) -> int:
+    from bot.knowledge.base import REVIEW_AFTER_DAYS, _build, check_knowledge
+
+    problems = check_knowledge(organisation_file=settings.org_file)
+    for p in problems:
+        print(f"error: {p}")
+    if problems:
+        print(f"{len(problems)} problem(s) found; the bot will not start until they are fixed.")
+        return 1
+    kb = _build(Path(__file__).parent / "knowledge", settings.org_file)
+    stale = kb.stale(date.today())
+    for e in stale:
+        print(
+            f"warning: {e.file}, entry {e.id}: last reviewed {e.last_reviewed}, "
+            f"more than {REVIEW_AFTER_DAYS // 30} months ago — please review it"
+        )
+    myths = sum(1 for e in kb.entries.values() if e.kind == "myth")
+    topics = sum(1 for e in kb.entries.values() if e.kind == "topic")
+    print(
+        f"ok: {myths} myths, {topics} topics, emergency guidance; version {kb.version}; "
+        f"{len(stale)} due for review"
+    )
+    return 0
+
+
+def ask(settings: Settings, text: list[str], *, as_json: bool) -> int:
+    from bot.app import build_core
+    from bot.knowledge.lookup import lookup_json
+
+    core = build_core(settings)
+    menu = core.conversation.words.message("none")["text"]
+    questions = sys.stdin if text == ["-"] else [" ".join(text)]
+    for line in questions:
+        question = line.strip()
+        if not question and text == ["-"]:
+            print(json.dumps(lookup_json(core.knowledge.ask(""), core.knowledge.kb, menu)))
+            continue
+        result = core.knowledge.ask(question)
+        if as_json:
+            print(json.dumps(lookup_json(result, core.knowledge.kb, menu), ensure_ascii=False))
+            sys.stdout.flush()
+            continue
+        from bot.channels.console import render
+
+        say = core.conversation.say
+        if result.entry is None:
+            replies = say.none(m.id for m in result.alternatives)
+        else:
+            replies = [say.entry(result.entry)]
+        print("\n\n".join(render(r, numbered=False) for r in replies))
+    return 0
+
+
+async def chat(settings: Settings) -> int:
+    from bot.app import build_bot
+    from bot.channels.console import ConsoleChat
+
+    bot = await build_bot(settings)
+    try:
+        return await ConsoleChat(bot).run(read=_async_input_fallback)
+    finally:
+        await bot.store.close()
+
+
+def _async_input_fallback(prompt: str) -> str:
+    return input(prompt)
+
+
+async def decide_cmd(settings: Settings, facts_file: Path, *, as_json: bool) -> int:
+    from bot.app import build_bot
+    from bot.decide import DecideError, decide
+
+    try:
+        facts = json.loads(facts_file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        print(f"canishare: cannot read {facts_file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"canishare: {facts_file} is not valid JSON: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    bot = await build_bot(settings)
+    try:
+        run = await decide(bot, facts, print)
+    except DecideError as exc:
+        print(f"canishare: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        await bot.store.close()
+    if as_json:
+        print(json.dumps(run.result(), ensure_ascii=False))
+    return 0
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "created_at",
+    "practitioner",
+    "channel",
+    "case_reference",
+    "outcome",
+    "shared",
+    "what",
+    "with_whom",
+    "purpose",
+    "lawful_basis",
+    "special_category",
+    "reasons",
+    "answers",
+    "flow_version",
+    "knowledge_version",
+)
+
+
+async def records_cmd(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_store
+
+    store = await open_store(settings)
+    try:
+        if args.records_command == "export":
+            rows = await store.records("decision")
+            text = _export(rows, args.format)
+            if args.output:
+                args.output.write_text(text, encoding="utf-8")
+                print(f"wrote {len(rows)} record(s) to {args.output}", file=sys.stderr)
+            else:
+                sys.stdout.write(text)
+            return 0
+        if args.records_command == "status":
+            pending = await store.undelivered()
+            if not pending:
+                print("All records and escalations have been delivered.")
+                return 0
+            print(f"{len(pending)} delivery(ies) waiting:")
+            for d in pending:
+                print(
+                    f"  {d.record_id} → {d.target}: {d.attempts} attempt(s) since {d.created_at}; "
+                    f"last error: {d.last_error or 'none yet'}"
+                )
+            return 1
+        if args.records_command == "verify":
+            problems = await store.verify()
+            count = len(await store.records())
+            for p in problems:
+                print(f"TAMPERED: {p}")
+            if problems:
+                return 1
+            print(f"ok: {count} record(s); the chain is intact")
+            return 0
+        if args.records_command == "purge":
+            from bot.core.conversation import new_id
+
+            now = datetime.now(UTC)
+            idle = await store.purge_idle(before=now - timedelta(hours=settings.idle_hours))
+            gone = await store.purge_records(
+                before=now - timedelta(days=settings.retention_days), now=now, purge_id=new_id("P")
+            )
+            print(f"purged {idle} idle conversation(s) and {gone} record(s) past retention")
+            return 0
+    finally:
+        await store.close()
+    return EXIT_USAGE
+
+
+def _export(rows: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        flat = dict(row)
+        flat["answers"] = "; ".join(f"{a['q']}={a['a']}" for a in row.get("answers", []))
+        writer.writerow(flat)
+    return buf.getvalue()

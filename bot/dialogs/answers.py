@@ -1,0 +1,91 @@
+"""Understand answers typed as free text: "yep", "no way", "dunno", "mum agreed"…"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from bot.knowledge.text import fold
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The answer understood, or none; `ambiguous` when the text holds two different answers."""
+
+    answer: str | None
+    ambiguous: bool = False
+
+
+class PhraseMatcher:
+    """Match a message against phrase lists, longest phrase first, never overlapping."""
+
+    def __init__(self, groups: Mapping[str, Iterable[str]]) -> None:
+        phrases: list[tuple[tuple[str, ...], str]] = []
+        for answer, texts in groups.items():
+            for text in texts:
+                tokens = tuple(fold(str(text)).split())
+                if tokens:
+                    phrases.append((tokens, str(answer)))
+        self._phrases = sorted(phrases, key=lambda p: -len(p[0]))
+
+    def parse(self, text: str, allowed: Sequence[str] | None = None) -> Parsed:
+        tokens = fold(text).split()
+        if not tokens:
+            return Parsed(None)
+        covered = [False] * len(tokens)
+        found: list[str] = []
+        for phrase, answer in self._phrases:
+            if allowed is not None and answer not in allowed:
+                continue
+            n = len(phrase)
+            for i in range(len(tokens) - n + 1):
+                if tuple(tokens[i : i + n]) == phrase and not any(covered[i : i + n]):
+                    covered[i : i + n] = [True] * n
+                    found.append(answer)
+        distinct = set(found)
+        if len(distinct) == 1:
+            return Parsed(found[0])
+        return Parsed(None, ambiguous=len(distinct) > 1)
+
+    def exact(self, text: str) -> str | None:
+        """The answer whose phrase is the whole message (commands must not fire mid-sentence)."""
+        tokens = tuple(fold(text).split())
+        for phrase, answer in self._phrases:
+            if phrase == tokens:
+                return answer
+        return None
+
+
+class AnswerParser:
+    """One matcher per answer group in bot/knowledge/dialog/answers.yaml."""
+
+    def __init__(self, words: Mapping[str, Mapping[str, Iterable[str]]]) -> None:
+        self.groups = {name: PhraseMatcher(groups) for name, groups in words.items()}
+
+    def answer(self, question_id: str, text: str, allowed: Sequence[str]) -> Parsed:
+        group = question_id if question_id in ("consent", "person") else "common"
+        parsed = self.groups[group].parse(text, allowed)
+        if parsed.answer is None and not parsed.ambiguous and text.strip() in allowed:
+            return Parsed(text.strip())
+        if parsed.answer is None and not parsed.ambiguous:
+            # the answer id itself, typed: "not_asked", "given", "unsure"
+            folded = fold(text)
+            for a in allowed:
+                if folded == fold(a.replace("_", " ")):
+                    return Parsed(a)
+        return parsed
+
+    def common(self, text: str) -> Parsed:
+        return self.groups["common"].parse(text)
+
+    def command(self, text: str) -> str | None:
+        return self.groups["commands"].exact(text)
+
+    def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
+        parsed = self.groups[group].parse(text, allowed)
+        if parsed.answer is None and not parsed.ambiguous:
+            folded = fold(text)
+            for a in allowed:
+                if folded == fold(a.replace("_", " ")):
+                    return Parsed(a)
+        return parsed

@@ -1,0 +1,77 @@
+"""One question in, one routed answer out: emergency first, then the best entry, else none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.emergency import EmergencyCheck
+from bot.knowledge.search import MIN_CONFIDENCE, OUT_OF_SCOPE, Lookup, Match, SearchIndex
+from bot.knowledge.text import words
+
+ALTERNATIVE_MARGIN = 0.6  # alternatives shown: within this share of the best score
+MAX_ALTERNATIVES = 3
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The knowledge base with its search index and emergency check, ready to answer."""
+
+    kb: KnowledgeBase
+    index: SearchIndex
+    emergency: EmergencyCheck
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase) -> Knowledge:
+        return cls(kb, SearchIndex.from_knowledge(kb), EmergencyCheck.load())
+
+    def is_emergency(self, text: str) -> bool:
+        fixed = " ".join(self.index.speller.fix(w) for w in words(text))
+        return self.emergency(text, fixed)
+
+    def ask(self, text: str) -> Lookup:
+        """Route a question: `emergency` wins, then a myth or topic, else `none`."""
+        ranked = self.index.rank(text)
+        in_scope = [m for m in ranked if m.id != OUT_OF_SCOPE]
+        if self.is_emergency(text):
+            return Lookup("emergency", self.kb.entries["emergency"], 1.0, tuple(in_scope[:2]))
+        top = ranked[0] if ranked else Match(OUT_OF_SCOPE, 0.0)
+        if top.id == OUT_OF_SCOPE or top.score < MIN_CONFIDENCE:
+            return Lookup("none", None, top.score, tuple(in_scope[:MAX_ALTERNATIVES]))
+        entry = self.kb.entries[top.id]
+        others = tuple(
+            m for m in in_scope[1:] if m.score >= top.score * ALTERNATIVE_MARGIN
+        )[:MAX_ALTERNATIVES]
+        return Lookup(entry.kind, entry, top.score, others)
+
+
+def lookup_json(result: Lookup, kb: KnowledgeBase, menu_text: str) -> dict[str, Any]:
+    """The `canishare ask --json` contract."""
+    entry = result.entry
+    alternatives = [
+        {"id": m.id, "title": kb.entries[m.id].title, "score": m.score}
+        for m in result.alternatives
+        if m.id in kb.entries
+    ]
+    if entry is None:
+        return {
+            "kind": "none",
+            "id": None,
+            "title": "I can only help with sharing safeguarding information",
+            "verdict": None,
+            "answer": menu_text,
+            "sources": [],
+            "score": result.score,
+            "alternatives": alternatives,
+        }
+    return {
+        "kind": result.kind,
+        "id": entry.id,
+        "title": entry.title,
+        "verdict": entry.verdict,
+        "answer": entry.answer,
+        "sources": [{"title": s.title, "section": s.section} for s in entry.sources],
+        "score": result.score,
+        "alternatives": alternatives,
+    }

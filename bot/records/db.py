@@ -1,0 +1,151 @@
+"""A tiny async database layer with two dialects: SQLite (embedded) and PostgreSQL (asyncpg).
+
+SQL is written once with `?` placeholders; the PostgreSQL adapter rewrites them to `$n`.
+Each `transaction()` is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+class Tx(Protocol):
+    dialect: str
+
+    async def execute(self, sql: str, *args: Any) -> int: ...
+    async def fetch(self, sql: str, *args: Any) -> list[Row]: ...
+    async def fetchone(self, sql: str, *args: Any) -> Row | None: ...
+
+
+class Db(Protocol):
+    dialect: str
+
+    def transaction(self) -> Any: ...
+    async def close(self) -> None: ...
+
+
+class SqliteTx:
+    dialect = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return self.conn.execute(sql, args).rowcount
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        rows = await self.fetch(sql, *args)
+        return rows[0] if rows else None
+
+
+class SqliteDb:
+    """One connection per process; writers take the database lock at BEGIN IMMEDIATE, so
+    several processes sharing the file still see each transaction whole."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=10000")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteTx]:
+        async with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTx(self.conn)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+
+    async def close(self) -> None:
+        self.conn.close()
+
+
+@lru_cache(maxsize=512)
+def to_dollar(sql: str) -> str:
+    """Rewrite `?` placeholders as `$1, $2, …` (our SQL never has `?` inside strings)."""
+    count = 0
+
+    def number(_: re.Match[str]) -> str:
+        nonlocal count
+        count += 1
+        return f"${count}"
+
+    return re.sub(r"\?", number, sql)
+
+
+class PostgresTx:
+    dialect = "postgresql"
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        status = await self.conn.execute(to_dollar(sql), *args)
+        tail = str(status).rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return [dict(r) for r in await self.conn.fetch(to_dollar(sql), *args)]
+
+    async def fetchone(self, sql: str, *args: Any) -> Row | None:
+        row = await self.conn.fetchrow(to_dollar(sql), *args)
+        return dict(row) if row is not None else None
+
+
+class PostgresDb:
+    dialect = "postgresql"
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDb:
+        import asyncpg  # imported here: SQLite deployments never load it
+
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        return cls(pool)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresTx]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield PostgresTx(conn)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+
+async def open_db(url: str) -> SqliteDb | PostgresDb:
+    """Open the database named by CANISHARE_DB_URL."""
+    if url.startswith("sqlite:///"):
+        return SqliteDb(url.removeprefix("sqlite:///") or ":memory:")
+    if url.startswith(("postgresql://", "postgres://")):
+        return await PostgresDb.connect(url)
+    raise ValueError(f"unsupported database URL scheme: {url.split('://')[0]}")
+
+
+def placeholders(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)

@@ -1,0 +1,141 @@
+"""The deliverer: sends pending records and escalations from the outbox, with backoff.
+
+Channels register a sender per platform ("slack", "teams"). A sender posts one delivery and
+returns the platform's reference for it; any exception means "try again later". Nothing is
+ever dropped: a delivery stays pending until it is confirmed, and an admin is alerted when
+one has been stuck longer than the configured time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.records.store import Delivery, NewRecord, Store
+
+log = logging.getLogger("canishare.deliver")
+MAX_BACKOFF_SECONDS = 300.0
+
+
+class Sender(Protocol):
+    async def deliver(self, delivery: Delivery) -> str:
+        """Post the delivery; return the platform's reference (e.g. a message ts)."""
+        ...
+
+
+class RetryAfter(Exception):
+    """The platform asked us to wait (e.g. HTTP 429 with Retry-After)."""
+
+    def __init__(self, seconds: float, message: str = "") -> None:
+        super().__init__(message or f"retry after {seconds:g}s")
+        self.seconds = seconds
+
+
+def backoff(attempts: int) -> float:
+    """Exponential backoff with jitter: 2, 4, 8 … seconds, capped at five minutes."""
+    return min(MAX_BACKOFF_SECONDS, 2.0**attempts) * (0.75 + random.random() / 2)
+
+
+class Deliverer:
+    """Claims due deliveries and hands each to its platform's sender."""
+
+    def __init__(
+        self,
+        store: Store,
+        senders: Mapping[str, Sender],
+        clock: Callable[[], datetime],
+        *,
+        alert_after: timedelta = timedelta(hours=1),
+        worker: str | None = None,
+    ) -> None:
+        self.store = store
+        self.senders = dict(senders)
+        self.clock = clock
+        self.alert_after = alert_after
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next poll (called after a turn saves a record)."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Try every due delivery once; return how many were delivered."""
+        due = await self.store.claim_due(self.worker, now=self.clock())
+        delivered = 0
+        for delivery in due:
+            platform = delivery.target.split(":", 1)[0]
+            sender = self.senders.get(platform)
+            if sender is None:
+                await self.store.retry_later(
+                    delivery.id,
+                    f"{platform} is not configured on this server",
+                    when=self.clock() + timedelta(seconds=backoff(delivery.attempts)),
+                )
+                continue
+            try:
+                ref = await sender.deliver(delivery)
+            except RetryAfter as exc:
+                wait = max(exc.seconds, 1.0)
+                await self.store.retry_later(
+                    delivery.id, str(exc), when=self.clock() + timedelta(seconds=wait)
+                )
+            except Exception as exc:  # any failure: keep it and try again later
+                log.warning("delivery %s failed: %s", delivery.id, exc)
+                await self.store.retry_later(
+                    delivery.id,
+                    f"{type(exc).__name__}: {exc}",
+                    when=self.clock() + timedelta(seconds=backoff(delivery.attempts)),
+                )
+            else:
+                await self.store.mark_delivered(delivery.id, ref, now=self.clock())
+                delivered += 1
+        await self.alert_overdue()
+        return delivered
+
+    async def alert_overdue(self) -> None:
+        """Tell the leads channel, once, about deliveries stuck longer than `alert_after`."""
+        now = self.clock()
+        stuck = await self.store.overdue_unalerted(now - self.alert_after)
+        if not stuck:
+            return
+        by_platform: dict[str, list[Delivery]] = {}
+        for d in stuck:
+            by_platform.setdefault(d.target.split(":", 1)[0], []).append(d)
+        alerts = []
+        for platform, items in by_platform.items():
+            lines = [f"{d.record_id} → {d.target}: {d.last_error or 'not yet sent'}" for d in items]
+            alerts.append(
+                NewRecord(
+                    "alert",
+                    {
+                        "id": f"A-{items[0].id.replace(':', '-')}",
+                        "created_at": now.isoformat(),
+                        "text": "Some safeguarding records have not been delivered for more "
+                        f"than {int(self.alert_after.total_seconds() // 60)} minutes. They are "
+                        "safe in the store; run 'canishare records status' for details.",
+                        "items": lines,
+                    },
+                    (f"{platform}:alert",),
+                )
+            )
+        await self.store.append(alerts, now=now)
+        await self.store.mark_alerted([d.id for d in stuck], now=now)
+
+    async def run_forever(self, poll_seconds: float = 2.0) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("deliverer pass failed; will try again")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()

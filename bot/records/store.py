@@ -1,0 +1,531 @@
+"""The store: dialog state, the tamper-evident record log, escalations and the delivery outbox.
+
+One implementation over two dialects (SQLite by default, PostgreSQL for replicas). A turn's
+new dialog state, any records it produced and their pending deliveries are written in one
+transaction, so a crash at any moment loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.records.db import Db, Row, Tx
+
+GENESIS = "0" * 64
+
+MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (
+        1,
+        (
+            """CREATE TABLE conversations (
+                key TEXT PRIMARY KEY, state TEXT NOT NULL, version BIGINT NOT NULL,
+                updated_at TEXT NOT NULL)""",
+            "CREATE INDEX conversations_updated ON conversations (updated_at)",
+            """CREATE TABLE records (
+                seq BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+                created_at TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL)""",
+            """CREATE TABLE chain_head (
+                id INTEGER PRIMARY KEY, last_seq BIGINT NOT NULL, last_hash TEXT NOT NULL)""",
+            f"INSERT INTO chain_head (id, last_seq, last_hash) VALUES (1, 0, '{GENESIS}')",
+            """CREATE TABLE escalations (
+                id TEXT PRIMARY KEY, case_reference TEXT NOT NULL, practitioner TEXT NOT NULL,
+                channel TEXT NOT NULL, conversation TEXT NOT NULL, created_at TEXT NOT NULL,
+                claimed_by TEXT, claimed_by_name TEXT, claimed_at TEXT, body TEXT NOT NULL)""",
+            """CREATE TABLE outbox (
+                id TEXT PRIMARY KEY, record_id TEXT NOT NULL, target TEXT NOT NULL,
+                payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+                next_attempt_at TEXT NOT NULL, last_error TEXT, locked_by TEXT,
+                locked_until TEXT, created_at TEXT NOT NULL, delivered_at TEXT,
+                external_ref TEXT, alerted_at TEXT)""",
+            "CREATE INDEX outbox_due ON outbox (status, next_attempt_at)",
+            """CREATE TABLE processed_events (
+                event_id TEXT PRIMARY KEY, received_at TEXT NOT NULL)""",
+            """CREATE TABLE kv (
+                name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)""",
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def stamp(when: datetime) -> str:
+    """A sortable UTC timestamp with a fixed width (text sorts as time in both dialects)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(body: Mapping[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(seq: int, prev_hash: str, kind: str, record_id: str, created_at: str, body: str) -> str:
+    material = f"{seq}|{prev_hash}|{kind}|{record_id}|{created_at}|{body}"
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A record to append: its kind ('decision', 'escalation', 'claim', 'purge'), and body."""
+
+    kind: str
+    body: Mapping[str, Any]
+    targets: tuple[str, ...] = ()  # delivery targets, e.g. "slack:record"
+    escalation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: str
+    record_id: str
+    target: str
+    payload: Mapping[str, Any]
+    status: str
+    attempts: int
+    created_at: str
+    last_error: str | None = None
+    external_ref: str | None = None
+    next_attempt_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """How a turn's commit went: 'ok', 'conflict' (state changed meanwhile) or 'duplicate'."""
+
+    status: str
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    won: bool
+    claimed_by: str
+    claimed_by_name: str
+    escalation: Mapping[str, Any]
+
+
+def _delivery(row: Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        record_id=row["record_id"],
+        target=row["target"],
+        payload=json.loads(row["payload"]),
+        status=row["status"],
+        attempts=int(row["attempts"]),
+        created_at=row["created_at"],
+        last_error=row.get("last_error"),
+        external_ref=row.get("external_ref"),
+        next_attempt_at=row.get("next_attempt_at") or "",
+    )
+
+
+class Store:
+    """All persistence for the bot. Every method is one transaction."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # ------------------------------------------------------------------ migrations
+    async def migrate(self) -> int:
+        """Apply any migrations not yet applied; safe when several replicas start at once."""
+        async with self.db.transaction() as tx:
+            if tx.dialect == "postgresql":
+                await tx.execute("SELECT pg_advisory_xact_lock(4242001)")
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            rows = await tx.fetch("SELECT version FROM schema_migrations")
+            done = {int(r["version"]) for r in rows}
+            for version, statements in MIGRATIONS:
+                if version in done:
+                    continue
+                for sql in statements:
+                    await tx.execute(sql)
+                await tx.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                    version,
+                    stamp(datetime.now(UTC)),
+                )
+        return SCHEMA_VERSION
+
+    # ------------------------------------------------------------------ dialog state
+    async def load_state(self, key: str) -> tuple[str | None, int]:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT state, version FROM conversations WHERE key = ?", key)
+        return (row["state"], int(row["version"])) if row else (None, 0)
+
+    async def event_seen(self, event_id: str) -> bool:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT 1 AS seen FROM processed_events WHERE event_id = ?", event_id
+            )
+        return row is not None
+
+    async def commit_turn(
+        self,
+        key: str,
+        state_json: str,
+        expected_version: int,
+        *,
+        now: datetime,
+        records: Sequence[NewRecord] = (),
+        event_id: str | None = None,
+    ) -> Committed:
+        """Save the new state if nobody else changed it since `expected_version`, together
+        with the turn's records and their pending deliveries, all or nothing."""
+        try:
+            return await self._commit_turn(
+                key, state_json, expected_version, now=now, records=records, event_id=event_id
+            )
+        except _Conflict:
+            return Committed("conflict")
+
+    async def _commit_turn(
+        self,
+        key: str,
+        state_json: str,
+        expected_version: int,
+        *,
+        now: datetime,
+        records: Sequence[NewRecord] = (),
+        event_id: str | None = None,
+    ) -> Committed:
+        async with self.db.transaction() as tx:
+            if event_id is not None:
+                inserted = await tx.execute(
+                    "INSERT INTO processed_events (event_id, received_at) VALUES (?, ?) "
+                    "ON CONFLICT (event_id) DO NOTHING",
+                    event_id,
+                    stamp(now),
+                )
+                if inserted == 0:
+                    return Committed("duplicate")
+            if expected_version == 0:
+                changed = await tx.execute(
+                    "INSERT INTO conversations (key, state, version, updated_at) "
+                    "VALUES (?, ?, 1, ?) ON CONFLICT (key) DO NOTHING",
+                    key,
+                    state_json,
+                    stamp(now),
+                )
+            else:
+                changed = await tx.execute(
+                    "UPDATE conversations SET state = ?, version = version + 1, updated_at = ? "
+                    "WHERE key = ? AND version = ?",
+                    state_json,
+                    stamp(now),
+                    key,
+                    expected_version,
+                )
+            if changed == 0:
+                raise _Conflict()
+            for record in records:
+                await self._append(tx, record, now)
+        return Committed("ok", expected_version + 1)
+
+    async def append(self, records: Iterable[NewRecord], *, now: datetime) -> None:
+        """Append records (and their deliveries) outside a dialog turn."""
+        async with self.db.transaction() as tx:
+            for record in records:
+                await self._append(tx, record, now)
+
+    async def _append(self, tx: Tx, record: NewRecord, now: datetime) -> None:
+        lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
+        head = await tx.fetchone(f"SELECT last_seq, last_hash FROM chain_head WHERE id = 1{lock}")
+        assert head is not None
+        seq = int(head["last_seq"]) + 1
+        body = canonical(record.body)
+        record_id = str(record.body["id"])
+        created = str(record.body.get("created_at") or stamp(now))
+        digest = chain_hash(seq, head["last_hash"], record.kind, record_id, created, body)
+        await tx.execute(
+            "INSERT INTO records (seq, id, kind, created_at, body, prev_hash, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            seq,
+            record_id,
+            record.kind,
+            created,
+            body,
+            head["last_hash"],
+            digest,
+        )
+        await tx.execute(
+            "UPDATE chain_head SET last_seq = ?, last_hash = ? WHERE id = 1", seq, digest
+        )
+        if record.escalation:
+            b = record.body
+            await tx.execute(
+                "INSERT INTO escalations (id, case_reference, practitioner, channel, "
+                "conversation, created_at, body) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                record_id,
+                str(b.get("case_reference", "")),
+                str(b.get("practitioner", "")),
+                str(b.get("channel", "")),
+                str(b.get("conversation", "")),
+                created,
+                body,
+            )
+        for target in record.targets:
+            await tx.execute(
+                "INSERT INTO outbox (id, record_id, target, payload, status, attempts, "
+                "next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                f"{record_id}:{target}",
+                record_id,
+                target,
+                canonical({"kind": record.kind, "record": record.body}),
+                stamp(now),
+                stamp(now),
+            )
+
+    # ------------------------------------------------------------------ outbox
+    async def claim_due(
+        self, worker: str, *, now: datetime, limit: int = 20, lease: float = 60.0
+    ) -> list[Delivery]:
+        """Lease up to `limit` due deliveries to `worker`; others skip them until the lease ends."""
+        skip = " FOR UPDATE SKIP LOCKED" if self.dialect == "postgresql" else ""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? "
+                "AND (locked_until IS NULL OR locked_until < ?) "
+                f"ORDER BY created_at, id LIMIT ?{skip}",
+                stamp(now),
+                stamp(now),
+                limit,
+            )
+            until = stamp(now + timedelta(seconds=lease))
+            for row in rows:
+                await tx.execute(
+                    "UPDATE outbox SET locked_by = ?, locked_until = ?, attempts = attempts + 1 "
+                    "WHERE id = ?",
+                    worker,
+                    until,
+                    row["id"],
+                )
+                row["attempts"] = int(row["attempts"]) + 1
+        return [_delivery(r) for r in rows]
+
+    async def mark_delivered(self, delivery_id: str, external_ref: str, *, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = 'delivered', delivered_at = ?, external_ref = ?, "
+                "locked_by = NULL, locked_until = NULL, last_error = NULL WHERE id = ?",
+                stamp(now),
+                external_ref,
+                delivery_id,
+            )
+
+    async def retry_later(self, delivery_id: str, error: str, *, when: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET next_attempt_at = ?, last_error = ?, locked_by = NULL, "
+                "locked_until = NULL WHERE id = ?",
+                stamp(when),
+                error[:500],
+                delivery_id,
+            )
+
+    async def undelivered(self) -> list[Delivery]:
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT * FROM outbox WHERE status <> 'delivered' ORDER BY created_at, id"
+            )
+        return [_delivery(r) for r in rows]
+
+    async def deliveries(self, record_id: str | None = None) -> list[Delivery]:
+        async with self.db.transaction() as tx:
+            if record_id is None:
+                rows = await tx.fetch("SELECT * FROM outbox ORDER BY created_at, id")
+            else:
+                rows = await tx.fetch(
+                    "SELECT * FROM outbox WHERE record_id = ? ORDER BY id", record_id
+                )
+        return [_delivery(r) for r in rows]
+
+    async def overdue_unalerted(self, older_than: datetime) -> list[Delivery]:
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT * FROM outbox WHERE status <> 'delivered' AND created_at < ? "
+                "AND alerted_at IS NULL AND target NOT LIKE '%:alert' ORDER BY created_at",
+                stamp(older_than),
+            )
+        return [_delivery(r) for r in rows]
+
+    async def mark_alerted(self, delivery_ids: Sequence[str], *, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            for delivery_id in delivery_ids:
+                await tx.execute(
+                    "UPDATE outbox SET alerted_at = ? WHERE id = ?", stamp(now), delivery_id
+                )
+
+    # ------------------------------------------------------------------ records
+    async def records(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Record bodies in log order (optionally of one kind)."""
+        async with self.db.transaction() as tx:
+            if kind is None:
+                rows = await tx.fetch("SELECT kind, body FROM records ORDER BY seq")
+            else:
+                rows = await tx.fetch(
+                    "SELECT kind, body FROM records WHERE kind = ? ORDER BY seq", kind
+                )
+        return [{"kind": r["kind"], **json.loads(r["body"])} for r in rows]
+
+    async def record(self, record_id: str) -> dict[str, Any] | None:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT kind, body FROM records WHERE id = ?", record_id)
+        return {"kind": row["kind"], **json.loads(row["body"])} if row else None
+
+    async def verify(self) -> list[str]:
+        """Walk the hash chain; name every record that was edited, deleted or reordered."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch("SELECT * FROM records ORDER BY seq")
+            head = await tx.fetchone("SELECT last_seq, last_hash FROM chain_head WHERE id = 1")
+        problems: list[str] = []
+        prev_hash = GENESIS
+        prev_seq = 0
+        anchor_checked = False
+        for row in rows:
+            seq = int(row["seq"])
+            if not anchor_checked and row["kind"] != "purge" and seq != 1 and prev_seq == 0:
+                anchor = _purge_anchor(rows)
+                if anchor is not None and anchor[0] == seq - 1:
+                    prev_seq, prev_hash = anchor
+            anchor_checked = True
+            if seq != prev_seq + 1:
+                problems.append(
+                    f"records {prev_seq + 1}–{seq - 1} are missing (before record {row['id']})"
+                )
+            elif row["prev_hash"] != prev_hash:
+                problems.append(f"record {row['id']} (#{seq}) does not follow the record before it")
+            expected = chain_hash(
+                seq, row["prev_hash"], row["kind"], row["id"], row["created_at"], row["body"]
+            )
+            if expected != row["hash"]:
+                problems.append(f"record {row['id']} (#{seq}) was changed after it was written")
+            prev_seq, prev_hash = seq, row["hash"]
+        if head is not None and rows and int(head["last_seq"]) != prev_seq:
+            problems.append(f"records after #{prev_seq} are missing (the log ended early)")
+        if head is not None and rows and head["last_hash"] != prev_hash:
+            problems.append("the last record does not match the chain head")
+        return problems
+
+    # ------------------------------------------------------------------ escalations
+    async def claim_escalation(
+        self, escalation_id: str, lead: str, lead_name: str, *, now: datetime
+    ) -> Claim | None:
+        """First lead to claim wins; later claims learn who has it. None if unknown."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE escalations SET claimed_by = ?, claimed_by_name = ?, claimed_at = ? "
+                "WHERE id = ? AND claimed_by IS NULL",
+                lead,
+                lead_name,
+                stamp(now),
+                escalation_id,
+            )
+            row = await tx.fetchone("SELECT * FROM escalations WHERE id = ?", escalation_id)
+        if row is None:
+            return None
+        return Claim(
+            won=row["claimed_by"] == lead and row["claimed_at"] == stamp(now),
+            claimed_by=row["claimed_by"],
+            claimed_by_name=row["claimed_by_name"] or "",
+            escalation=json.loads(row["body"]),
+        )
+
+    async def escalation(self, escalation_id: str) -> dict[str, Any] | None:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT * FROM escalations WHERE id = ?", escalation_id)
+        return dict(row) if row else None
+
+    # ------------------------------------------------------------------ key/value
+    async def kv_get(self, name: str) -> str | None:
+        async with self.db.transaction() as tx:
+            row = await tx.fetchone("SELECT value FROM kv WHERE name = ?", name)
+        return row["value"] if row else None
+
+    async def kv_set(self, name: str, value: str, *, now: datetime) -> None:
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                name,
+                value,
+                stamp(now),
+            )
+
+    # ------------------------------------------------------------------ retention
+    async def purge_idle(self, *, before: datetime) -> int:
+        """Delete dialog state untouched since `before` (partial answers are not kept)."""
+        async with self.db.transaction() as tx:
+            return await tx.execute(
+                "DELETE FROM conversations WHERE updated_at < ?", stamp(before)
+            ) + await tx.execute("DELETE FROM processed_events WHERE received_at < ?", stamp(before))
+
+    async def purge_records(self, *, before: datetime, now: datetime, purge_id: str) -> int:
+        """Delete delivered records older than `before`, and record the purge in the log."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT seq, hash FROM records WHERE created_at < ? AND kind <> 'purge' "
+                "ORDER BY seq",
+                stamp(before),
+            )
+            # only a leading run can go, so the chain keeps one unbroken tail
+            first = await tx.fetchone("SELECT MIN(seq) AS s FROM records")
+            expected = int(first["s"]) if first and first["s"] is not None else 1
+            cut: list[Row] = []
+            for row in rows:
+                if int(row["seq"]) != expected:
+                    break
+                cut.append(row)
+                expected += 1
+            if not cut:
+                return 0
+            last = cut[-1]
+            await tx.execute("DELETE FROM records WHERE seq <= ?", int(last["seq"]))
+            await tx.execute(
+                "DELETE FROM outbox WHERE status = 'delivered' AND created_at < ?", stamp(before)
+            )
+            await self._append(
+                tx,
+                NewRecord(
+                    "purge",
+                    {
+                        "id": purge_id,
+                        "created_at": stamp(now),
+                        "purged_through_seq": int(last["seq"]),
+                        "anchor_hash": last["hash"],
+                        "count": len(cut),
+                        "older_than": stamp(before),
+                    },
+                ),
+                now,
+            )
+        return len(cut)
+
+
+def _purge_anchor(rows: Sequence[Row]) -> tuple[int, str] | None:
+    """The (seq, hash) of the last purged record, from the newest purge entry."""
+    for row in reversed(rows):
+        if row["kind"] == "purge":
+            body = json.loads(row["body"])
+            return int(body["purged_through_seq"]), str(body["anchor_hash"])
+    return None
+
+
+class _Conflict(Exception):
+    """Raised inside a transaction to roll it back when the state version moved on."""
+

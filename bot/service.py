@@ -1,0 +1,174 @@
+"""The application service: runs one turn against the store, with retries on conflicts.
+
+Channels call `Bot.handle(inbound)`; it loads the conversation's state, runs the pure core,
+and commits the new state with any records and their deliveries in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core.conversation import Conversation, new_id
+from bot.core.effects import Escalate, SaveRecord
+from bot.core.replies import Inbound, Reply, ReplyKind
+from bot.dialogs.state import DialogState
+from bot.records.store import NewRecord, Store
+from bot.settings import Settings
+
+log = logging.getLogger("canishare")
+MAX_CONFLICT_RETRIES = 3
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Handled:
+    replies: list[Reply]
+    duplicate: bool = False
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    won: bool
+    lead_name: str
+    escalation: dict[str, Any]
+    message: str
+
+
+def platform_of(channel: str) -> str:
+    return channel if channel in ("slack", "teams") else ""
+
+
+class Bot:
+    """One core, one store, any channel."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        store: Store,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.conversation = conversation
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    # ------------------------------------------------------------------ targets
+    def record_targets(self, channel: str) -> tuple[str, ...]:
+        """Where a decision record goes: the record channel of the platform it came from,
+        else whichever record channel is configured."""
+        slack = bool(self.settings.slack_enabled and self.settings.record_channel)
+        teams = bool(self.settings.teams_record_conversation)
+        return self._pick(channel, slack, teams, "record")
+
+    def leads_targets(self, channel: str) -> tuple[str, ...]:
+        slack = bool(self.settings.slack_enabled and self.settings.leads_channel)
+        teams = bool(self.settings.teams_leads_conversation)
+        return self._pick(channel, slack, teams, "leads")
+
+    @staticmethod
+    def _pick(channel: str, slack: bool, teams: bool, what: str) -> tuple[str, ...]:
+        if channel == "slack" and slack:
+            return (f"slack:{what}",)
+        if channel == "teams" and teams:
+            return (f"teams:{what}",)
+        if slack:
+            return (f"slack:{what}",)
+        if teams:
+            return (f"teams:{what}",)
+        return ()
+
+    # ------------------------------------------------------------------ turns
+    async def handle(self, inbound: Inbound, *, event_id: str | None = None) -> Handled:
+        """Run one turn. A repeated `event_id` (a platform retry) is answered with nothing."""
+        if event_id is not None and await self.store.event_seen(event_id):
+            return Handled([], duplicate=True)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            raw, version = await self.store.load_state(inbound.conversation)
+            turn = self.conversation.step(DialogState.from_json(raw), inbound)
+            records = [self._new_record(e, inbound.channel) for e in turn.effects]
+            committed = await self.store.commit_turn(
+                inbound.conversation,
+                turn.state.to_json(),
+                version,
+                now=self.clock(),
+                records=records,
+                event_id=event_id,
+            )
+            if committed.status == "duplicate":
+                return Handled([], duplicate=True)
+            if committed.status == "ok":
+                replies = turn.replies + self._notes_for(records)
+                return Handled(replies, records=[dict(r.body) for r in records])
+            log.info("state of %s changed meanwhile; running the turn again", inbound.conversation)
+        busy = Reply(
+            kind=ReplyKind.INFO,
+            text="Two of your messages arrived at once. Please send that one again.",
+        )
+        return Handled([busy])
+
+    def _new_record(self, effect: SaveRecord | Escalate, channel: str) -> NewRecord:
+        if isinstance(effect, SaveRecord):
+            return NewRecord("decision", effect.record, self.record_targets(channel))
+        return NewRecord(
+            "escalation", effect.escalation, self.leads_targets(channel), escalation=True
+        )
+
+    def _notes_for(self, records: list[NewRecord]) -> list[Reply]:
+        """Tell the practitioner when an escalation has nowhere to go yet."""
+        notes = []
+        for r in records:
+            if r.kind == "escalation" and not r.targets:
+                say = self.conversation.say
+                notes.append(
+                    Reply(
+                        kind=ReplyKind.WARNING,
+                        text=say.escalation("no_leads_channel", escalation_id=r.body["id"]),
+                        bullets=self.conversation.knowledge.kb.contact_lines(
+                            ["safeguarding_lead", "childrens_front_door", "adults_front_door"]
+                        ),
+                    )
+                )
+        return notes
+
+    # ------------------------------------------------------------------ escalation claims
+    async def claim(self, escalation_id: str, lead: str, lead_name: str) -> ClaimResult | None:
+        """A lead takes an escalation: first click wins; the others and the practitioner are
+        told who has it (through the outbox, so the news is never lost)."""
+        now = self.clock()
+        claim = await self.store.claim_escalation(escalation_id, lead, lead_name, now=now)
+        if claim is None:
+            return None
+        say = self.conversation.say
+        esc = dict(claim.escalation)
+        name = claim.claimed_by_name or claim.claimed_by
+        if not claim.won:
+            return ClaimResult(False, name, esc, say.escalation("already_claimed", lead=name))
+        platform = platform_of(str(esc.get("channel", ""))) or "slack"
+        body = {
+            "id": new_id("C"),
+            "created_at": now.isoformat(),
+            "escalation_id": escalation_id,
+            "lead": lead,
+            "lead_name": name,
+            "escalation": esc,
+            "message": say.escalation(
+                "claimed",
+                lead=name,
+                escalation_id=escalation_id,
+                case_reference=esc.get("case_reference", ""),
+            ),
+        }
+        targets = [t.replace(":leads", ":leads_update") for t in self.leads_targets(platform)]
+        if platform_of(str(esc.get("channel", ""))):
+            targets.append(f"{platform}:notify")
+        await self.store.append([NewRecord("claim", body, tuple(targets))], now=now)
+        return ClaimResult(True, name, esc, body["message"])

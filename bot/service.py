@@ -16,11 +16,13 @@ from bot.core.conversation import Conversation, new_id
 from bot.core.effects import Escalate, SaveRecord
 from bot.core.replies import Inbound, Reply, ReplyKind
 from bot.dialogs.state import DialogState
+from bot.ratelimit import RateLimiter
 from bot.records.store import NewRecord, Store
 from bot.settings import Settings
 
 log = logging.getLogger("canishare")
 MAX_CONFLICT_RETRIES = 3
+RATE_LIMITED_CHANNELS = frozenset({"slack", "teams"})  # the console and decide are local
 
 
 def utcnow() -> datetime:
@@ -60,6 +62,7 @@ class Bot:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self.limiter = RateLimiter(settings.rate_limit_per_minute)
 
     # ------------------------------------------------------------------ targets
     def record_targets(self, channel: str) -> tuple[str, ...]:
@@ -91,6 +94,9 @@ class Bot:
         """Run one turn. A repeated `event_id` (a platform retry) is answered with nothing."""
         if event_id is not None and await self.store.event_seen(event_id):
             return Handled([], duplicate=True)
+        if inbound.channel in RATE_LIMITED_CHANNELS and not self.limiter.allow(inbound.user):
+            text = self.conversation.words.text("rate_limited")
+            return Handled([Reply(kind=ReplyKind.INFO, text=text)])
         for _ in range(MAX_CONFLICT_RETRIES):
             raw, version = await self.store.load_state(inbound.conversation)
             turn = self.conversation.step(DialogState.from_json(raw), inbound)

@@ -7,7 +7,14 @@ from typing import Any
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.emergency import EmergencyCheck
-from bot.knowledge.search import MIN_CONFIDENCE, OUT_OF_SCOPE, Lookup, Match, SearchIndex
+from bot.knowledge.search import (
+    MIN_CONFIDENCE,
+    OUT_OF_SCOPE,
+    OUT_OF_SCOPE_MARGIN,
+    Lookup,
+    Match,
+    SearchIndex,
+)
 from bot.knowledge.text import words
 
 ALTERNATIVE_MARGIN = 0.6  # alternatives shown: within this share of the best score
@@ -36,14 +43,20 @@ class Knowledge:
         in_scope = [m for m in ranked if m.id != OUT_OF_SCOPE]
         if self.is_emergency(text):
             return Lookup("emergency", self.kb.entries["emergency"], 1.0, tuple(in_scope[:2]))
-        top = ranked[0] if ranked else Match(OUT_OF_SCOPE, 0.0)
-        if top.id == OUT_OF_SCOPE or top.score < MIN_CONFIDENCE:
+        top = in_scope[0] if in_scope else Match(OUT_OF_SCOPE, 0.0)
+        outside = next((m.score for m in ranked if m.id == OUT_OF_SCOPE), 0.0)
+        if top.score < MIN_CONFIDENCE or _raw(outside) >= OUT_OF_SCOPE_MARGIN * _raw(top.score):
             return Lookup("none", None, top.score, tuple(in_scope[:MAX_ALTERNATIVES]))
         entry = self.kb.entries[top.id]
         others = tuple(
             m for m in in_scope[1:] if m.score >= top.score * ALTERNATIVE_MARGIN
         )[:MAX_ALTERNATIVES]
         return Lookup(entry.kind, entry, top.score, others)
+
+
+def _raw(confidence: float) -> float:
+    """Undo the squashing of a confidence back to its BM25 score, to compare scores fairly."""
+    return confidence / (1 - confidence) if confidence < 1 else float("inf")
 
 
 def lookup_json(result: Lookup, kb: KnowledgeBase, menu_text: str) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 A light lexical ranker, no machine learning: words are folded, typo-corrected against the
 knowledge base's own vocabulary, mapped through the synonym table (GDPR, DSL, MASH, …),
-stemmed, and scored with BM25 against every authored phrasing (best phrasing) and against
-each entry as a whole (all phrasings pooled). Questions that best match the out-of-scope
-examples, or that the knowledge base explains too little of, get kind `none`.
+stemmed, and scored with BM25 (unigrams and neighbouring pairs) against each entry's authored
+phrasings pooled together. Out-of-scope examples form one more "entry": a question it wins,
+or one the knowledge base explains too little of, gets kind `none`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from bot.knowledge.text import content_terms, phrase_table, replace_phrases, wor
 OUT_OF_SCOPE = "none"
 K1, B = 1.2, 0.6
 BIGRAM_WEIGHT = 0.6
-BEST_PHRASING_SHARE = 0.6  # how the best-phrasing score and the pooled score are blended
-MIN_CONFIDENCE = 0.30
+# Confidence is the BM25 score squashed into 0..1: score / (score + HALF_CONFIDENCE_SCORE).
+HALF_CONFIDENCE_SCORE = 5.0
+MIN_CONFIDENCE = 0.5  # below this the knowledge base explains too little of the question
+OUT_OF_SCOPE_MARGIN = 0.85  # out of scope when its score reaches this share of the best entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,6 @@ class _Bm25:
             norm = K1 * (1 - B + B * len(d) / avg)
             for t, tf in Counter(d).items():
                 self.postings[t].append((i, self.idf[t] * tf * (K1 + 1) / (tf + norm)))
-        self.max_idf = max(self.idf.values(), default=1.0)
 
     def scores(self, query: Mapping[str, float]) -> dict[int, float]:
         acc: dict[int, float] = defaultdict(float)
@@ -132,10 +133,6 @@ class _Bm25:
                 acc[doc] += w * weight
         return acc
 
-    def ideal(self, query: Mapping[str, float]) -> float:
-        """A perfect match's score, with unknown words counted as moderately rare."""
-        unknown = self.max_idf * 0.5
-        return sum(self.idf.get(t, unknown) * (K1 + 1) * w for t, w in query.items()) or 1.0
 
 
 class SearchIndex:
@@ -158,19 +155,7 @@ class SearchIndex:
             raw_vocab.update(words(variant))
         self.speller = SpellFixer(raw_vocab)
         self.ids = [d.id for d in docs]
-        phrasing_terms: list[list[str]] = []
-        self.phrasing_owner: list[int] = []
-        pooled: list[list[str]] = []
-        for i, doc in enumerate(docs):
-            all_terms: list[str] = []
-            for text in doc.texts:
-                terms = self._terms(text, fix=False)
-                phrasing_terms.append(terms)
-                self.phrasing_owner.append(i)
-                all_terms.extend(terms)
-            pooled.append(all_terms)
-        self.by_phrasing = _Bm25(phrasing_terms)
-        self.by_entry = _Bm25(pooled)
+        self.bm25 = _Bm25([[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs])
 
     @classmethod
     def from_knowledge(cls, kb: KnowledgeBase) -> SearchIndex:
@@ -194,21 +179,8 @@ class SearchIndex:
         return terms
 
     def rank(self, text: str) -> list[Match]:
-        """All ids with a score in 0..1 (share of the question explained), best first."""
+        """Ids with a confidence in 0..1, best first (the out-of-scope id included)."""
         query = self.query_terms(text)
-        if not query:
-            return []
-        best: dict[int, float] = defaultdict(float)
-        for p, s in self.by_phrasing.scores(query).items():
-            owner = self.phrasing_owner[p]
-            best[owner] = max(best[owner], s)
-        pooled = self.by_entry.scores(query)
-        ideal_p, ideal_e = self.by_phrasing.ideal(query), self.by_entry.ideal(query)
-        blended = {
-            i: BEST_PHRASING_SHARE * best.get(i, 0.0) / ideal_p
-            + (1 - BEST_PHRASING_SHARE) * pooled.get(i, 0.0) / ideal_e
-            for i in set(best) | set(pooled)
-        }
-        ranked = sorted(blended.items(), key=lambda kv: -kv[1])
-        return [Match(self.ids[i], round(min(s, 1.0), 4)) for i, s in ranked]
-
+        scores = self.bm25.scores(query) if query else {}
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        return [Match(self.ids[i], round(s / (s + HALF_CONFIDENCE_SCORE), 4)) for i, s in ranked]

@@ -16,9 +16,13 @@ SIGNALS_FILE = KNOWLEDGE_DIR / "emergency_signals.yaml"
 class EmergencyCheck:
     """True for a message whose wording signals immediate danger."""
 
-    def __init__(self, patterns: list[str]) -> None:
+    def __init__(
+        self, patterns: list[str], immediacy: list[str] = (), danger: list[str] = ()  # type: ignore[assignment]
+    ) -> None:
         self.patterns = patterns
         self._any = re.compile("|".join(f"(?:{p})" for p in patterns))
+        self._now = _words(immediacy)
+        self._danger = _words(danger)
 
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE) -> EmergencyCheck:
@@ -31,7 +35,29 @@ class EmergencyCheck:
                 re.compile(p)
             except (re.error, TypeError) as exc:
                 raise KnowledgeError(str(path.name), str(p), f"is not a valid pattern ({exc})")
-        return cls([str(p) for p in patterns])
+        lists = {k: raw.get(k, []) for k in ("immediacy", "danger")}
+        for name, items in lists.items():
+            if not isinstance(items, list):
+                raise KnowledgeError(str(path.name), name, "must be a list of patterns")
+        return cls([str(p) for p in patterns], lists["immediacy"], lists["danger"])
 
     def __call__(self, *texts: str) -> bool:
-        return any(self._any.search(fold(t)) for t in texts if t)
+        """True when any text signals danger now."""
+        seen: set[str] = set()
+        for text in texts:
+            folded = fold(text) if text else ""
+            if not folded or folded in seen:
+                continue
+            seen.add(folded)
+            if self._any.search(folded):
+                return True
+            if self._now is not None and self._danger is not None:
+                if self._now.search(folded) and self._danger.search(folded):
+                    return True
+        return False
+
+
+def _words(patterns: list[str]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + r")\b")

@@ -9,11 +9,13 @@ or one the knowledge base explains too little of, gets kind `none`.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 from bot.knowledge.base import Entry, KnowledgeBase
 from bot.knowledge.text import content_terms, phrase_table, replace_phrases, words
@@ -155,6 +157,7 @@ class SearchIndex:
             raw_vocab.update(words(variant))
         self.speller = SpellFixer(raw_vocab)
         self.ids = [d.id for d in docs]
+        self._out_of_scope = self.ids.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.ids else None
         self.bm25 = _Bm25([[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs])
 
     @classmethod
@@ -178,9 +181,13 @@ class SearchIndex:
             terms[t] = BIGRAM_WEIGHT if "_" in t else 1.0
         return terms
 
-    def rank(self, text: str) -> list[Match]:
-        """Ids with a confidence in 0..1, best first (the out-of-scope id included)."""
+    def rank(self, text: str, limit: int = 8) -> list[Match]:
+        """The best `limit` ids with a confidence in 0..1, best first, plus the out-of-scope
+        id wherever it scored (the caller weighs it against the best entry)."""
         query = self.query_terms(text)
         scores = self.bm25.scores(query) if query else {}
-        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
-        return [Match(self.ids[i], round(s / (s + HALF_CONFIDENCE_SCORE), 4)) for i, s in ranked]
+        best = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
+        outside = self._out_of_scope
+        if outside is not None and outside in scores and all(i != outside for i, _ in best):
+            best.append((outside, scores[outside]))
+        return [Match(self.ids[i], round(s / (s + HALF_CONFIDENCE_SCORE), 4)) for i, s in best]

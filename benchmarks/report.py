@@ -1,0 +1,124 @@
+"""Run the benchmarks and rewrite docs/benchmarks.md with the figures, machine and date.
+
+Each benchmark module has `main() -> dict[str, str]` (figure name -> figure). Sections whose
+benchmark is not selected keep the figures from the last full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "docs" / "benchmarks.md"
+SECTIONS: dict[str, tuple[str, str]] = {
+    "search_eval": (
+        "Question routing quality",
+        "Top-1 accuracy on in-scope phrasings, out-of-scope rejection and emergency recall. "
+        "`dev` and `dev2` were used to tune the search and its content; `heldout` was written "
+        "by someone who never saw the knowledge base and was not used for tuning.",
+    ),
+    "lookup_speed": ("Knowledge lookup speed", "Per question, on one core, warm."),
+    "dialog_core": ("Dialog core", "The pure step function for a whole decision, no I/O."),
+    "turn_latency": (
+        "Turn latency against the framework floor",
+        "A full turn over loopback HTTP against a bare echo app on the same stack, "
+        "alternating A B A B in one run.",
+    ),
+    "throughput": ("Throughput and concurrency", "Turns per second, bounded runs."),
+    "memory": ("Memory", "Resident memory of `canishare serve`."),
+    "startup": ("Start-up", "From `canishare serve` to a healthy `/healthz`."),
+}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def run(name: str) -> dict[str, str]:
+    module = importlib.import_module(f"benchmarks.{name}")
+    print(f"== {name}", flush=True)
+    result = module.main([]) if name == "search_eval" else module.main()
+    if name == "search_eval":
+        return {k: v.line(k).split(None, 1)[1] for k, v in result.items()}
+    return dict(result)
+
+
+def previous() -> dict[str, list[str]]:
+    if not REPORT.exists():
+        return {}
+    sections: dict[str, list[str]] = {}
+    current = None
+    for line in REPORT.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"<!-- section: (\w+) -->", line)
+        if m:
+            current = m.group(1)
+            sections[current] = []
+        elif line.startswith("<!-- end -->"):
+            current = None
+        elif current:
+            sections[current].append(line)
+    return sections
+
+
+def notes() -> str:
+    path = ROOT / "benchmarks" / "NOTES.md"
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("only", nargs="*", help=f"benchmarks to run (default all): {list(SECTIONS)}")
+    args = parser.parse_args(argv)
+    chosen = args.only or [n for n in SECTIONS if (ROOT / "benchmarks" / f"{n}.py").exists()]
+    old = previous()
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+    except OSError:
+        commit = "unknown"
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `benchmarks/run` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}.",
+        f"Machine: {machine()}.",
+        "",
+    ]
+    for name, (title, intro) in SECTIONS.items():
+        if name in chosen:
+            figures = run(name)
+            body = ["", intro, "", "| measure | figure |", "|---|---|"]
+            body += [f"| {k} | {v} |" for k, v in figures.items()]
+            body.append("")
+        elif name in old:
+            body = old[name]
+        else:
+            continue
+        lines += [f"## {title}", f"<!-- section: {name} -->", *body, "<!-- end -->", ""]
+    extra = notes()
+    if extra:
+        lines += [extra, ""]
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument("text", nargs="+", help="the question, or '-' to read questions from stdin")
     decide = sub.add_parser("decide", help="run the decision dialog from a JSON file of facts")
-    decide.add_argument("--facts", required=True, type=Path, help="JSON file: {question id: answer}")
+    decide.add_argument(
+        "--facts", required=True, type=Path, help="JSON file: {question id: answer}"
+    )
     decide.add_argument("--json", action="store_true", help="end with the result as JSON")
     sub.add_parser("serve", help="run the Slack and Teams HTTP server (or Slack Socket Mode)")
     records = sub.add_parser("records", help="export, check or tidy the decision records")

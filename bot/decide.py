@@ -117,8 +117,14 @@ class _Driver:
         recording = False
         for _ in range(MAX_TURNS):
             outcome = next((r for r in replies if r.outcome), None)
-            saved = next((r for r in replies if r.kind == ReplyKind.SUMMARY and r.record and
-                          r.record.get("id")), None)
+            saved = next(
+                (
+                    r
+                    for r in replies
+                    if r.kind == ReplyKind.SUMMARY and r.record and r.record.get("id")
+                ),
+                None,
+            )
             if saved is not None:
                 self.run.record = dict(saved.record or {})
                 return self.run
@@ -157,14 +163,15 @@ class _Driver:
             replies = await self.send(choice=(qid, value))
         else:
             replies = await self.send(text=value)
-        if any(r.question_id == qid for r in replies) and not any(r.outcome for r in replies):
-            if any(r.kind == ReplyKind.ANSWER for r in replies) or any(
-                r.kind == ReplyKind.INFO and r.text.startswith("Sorry") for r in replies
-            ):
-                raise DecideError(
-                    f"facts: '{qid}' = {self.facts[qid]!r} is not an answer the dialog "
-                    f"understands (expected one of: {', '.join(spec.answers)})"
-                )
+        # Taken as an answer, the dialog moves on to an outcome or a question not yet answered;
+        # anything else (a re-ask, a myth answer, "back", "stop", nothing) is not an answer.
+        asked_next = next((r.question_id for r in reversed(replies) if r.question_id), None)
+        answered = {a["q"] for a in self.run.answers} | {qid}
+        if not any(r.outcome for r in replies) and (asked_next is None or asked_next in answered):
+            raise DecideError(
+                f"facts: '{qid}' = {self.facts[qid]!r} is not an answer the dialog "
+                f"understands (expected one of: {', '.join(spec.answers)})"
+            )
         self.run.answers.append({"q": qid, "a": value})
         return replies
 
@@ -192,6 +199,5 @@ async def decide(bot: Bot, facts: Mapping[str, Any], say: Callable[[str], None])
         raise DecideError("facts: the file must hold one JSON object of question id: answer")
     driver = _Driver(bot, facts, say)
     run = await driver.drive()
-    run.answers = [{"q": q, "a": a} for q, a in (
-        (a["q"], a["a"]) for a in run.answers)]
+    run.answers = [{"q": q, "a": a} for q, a in ((a["q"], a["a"]) for a in run.answers)]
     return run

@@ -74,7 +74,9 @@ class ConsoleChat:
             out("\n".join(renumbered))
             out("")
 
-    async def run(self, read: Callable[[str], str] = input, out: Callable[[str], None] = print) -> int:
+    async def run(
+        self, read: Callable[[str], str] = input, out: Callable[[str], None] = print
+    ) -> int:
         self.show(self.bot.conversation.say.menu(with_welcome=True), out)
         self.choices = [c for r in self.bot.conversation.say.menu() for c in r.choices]
         out("Type your question, a number to pick an option, 'help', or 'quit'.\n")

@@ -86,7 +86,9 @@ class Conversation:
         details = raw.get("personal_details") or {}
         return cls(
             knowledge,
-            PersonalDetails.from_lists(details.get("first_names", []), details.get("not_surnames", [])),
+            PersonalDetails.from_lists(
+                details.get("first_names", []), details.get("not_surnames", [])
+            ),
             idle_hours,
         )
 
@@ -184,7 +186,18 @@ class Conversation:
         if not text.strip():
             return Turn(state, self._current(state) if state.in_dialog else self.say.menu())
         if self.knowledge.is_emergency(text):
-            return self._emergency(state)
+            if not state.step.startswith(("rec:", "esc:")):
+                return self._emergency(state)
+            # Writing up a record or a request for advice: show the guidance, but keep the
+            # decision and take the words as written ("emergency duty team" is a recipient).
+            guidance = self.say.entry(
+                self.knowledge.kb.entries["emergency"], full=False, in_dialog=True
+            )
+            turn = self._typed(state, inbound, text)
+            return Turn(turn.state, [guidance, *turn.replies], turn.effects)
+        return self._typed(state, inbound, text)
+
+    def _typed(self, state: DialogState, inbound: Inbound, text: str) -> Turn:
         command = self.parser.command(text)
         if command is not None and not (state.step.startswith("rec:") and command == "record"):
             return self._command(state, inbound, command)
@@ -302,12 +315,21 @@ class Conversation:
             if current in order and order.index(current) > 0:
                 previous = order[order.index(current) - 1]
                 went = self.say.info("went_back")
-                return Turn(state.with_(step=st.record_step(previous)), [went, *self._current(
-                    state.with_(step=st.record_step(previous)))])
-        if not state.answers or state.step in (st.IDLE, st.CONFIRM) or state.step.startswith(
-            ("esc:", "rec:")
+                return Turn(
+                    state.with_(step=st.record_step(previous)),
+                    [went, *self._current(state.with_(step=st.record_step(previous)))],
+                )
+        if (
+            not state.answers
+            or state.step in (st.IDLE, st.CONFIRM)
+            or state.step.startswith(("esc:", "rec:"))
         ):
             return Turn(state, [self.say.info("nothing_to_undo"), *self._current(state)])
+        if state.step == st.OUTCOME and state.decided_by == "text":
+            # danger wording decided it, not the last answer: ask about danger again
+            qid = DECISION_QUESTION_IDS[0]
+            back = self._reset_outcome(state.with_(step=st.ask_step(qid)))
+            return Turn(back, [self.say.info("went_back"), self._question(back, qid)])
         qid, _ = state.answers[-1]
         back = self._reset_outcome(state.with_(answers=state.answers[:-1], step=st.ask_step(qid)))
         return Turn(back, [self.say.info("went_back"), self._question(back, qid)])
@@ -341,14 +363,13 @@ class Conversation:
 
     def _emergency(self, state: DialogState) -> Turn:
         answers = tuple(a for a in state.answers if a[0] != "immediate_danger")
-        done = state.with_(
-            step=st.OUTCOME, outcome=EMERGENCY, decided_by="text", answers=answers
-        )
+        done = state.with_(step=st.OUTCOME, outcome=EMERGENCY, decided_by="text", answers=answers)
         return Turn(done, self.say.outcome(EMERGENCY, "text", None))
 
     @staticmethod
     def _reset_outcome(state: DialogState) -> DialogState:
-        return state.with_(outcome="", decided_by="")
+        # a record drafted for the old outcome (its lawful basis above all) must not carry over
+        return state.with_(outcome="", decided_by="", record={})
 
     def _question(self, state: DialogState, qid: str) -> Reply:
         number = sum(1 for q, _ in state.answers if q in DECISION_QUESTION_IDS) + 1
@@ -390,7 +411,8 @@ class Conversation:
             choices = tuple(
                 Choice(self.rec.label(f), "record_field", f) for f in fields_for(state.outcome)
             )
-            return Turn(state, [Reply(kind=ReplyKind.QUESTION, text="Which part?", choices=choices)])
+            which = Reply(kind=ReplyKind.QUESTION, text="Which part?", choices=choices)
+            return Turn(state, [which])
         if action == "cancel":
             return Turn(state.with_(step=st.OUTCOME), [self.say.info("record_cancelled")])
         return Turn(state, self._current(state))
@@ -401,7 +423,9 @@ class Conversation:
         editing = state.with_(step=st.record_step(field_id), return_to=st.CONFIRM)
         return Turn(editing, [self.rec.ask(field_id, state.outcome)])
 
-    def _typed_field(self, state: DialogState, inbound: Inbound, text: str, kinds: list[str]) -> Turn:
+    def _typed_field(
+        self, state: DialogState, inbound: Inbound, text: str, kinds: list[str]
+    ) -> Turn:
         if state.step.startswith("esc:"):
             return self._escalation_field(state, inbound, text, kinds)
         if state.step == st.CONFIRM:
@@ -417,7 +441,9 @@ class Conversation:
             return self._record_value(state, inbound, field_id, parsed.answer)
         return self._record_value(state, inbound, field_id, text)
 
-    def _record_value(self, state: DialogState, inbound: Inbound, field_id: str, value: str) -> Turn:
+    def _record_value(
+        self, state: DialogState, inbound: Inbound, field_id: str, value: str
+    ) -> Turn:
         if state.step != st.record_step(field_id):
             return Turn(state, [self.say.info("reask"), *self._current(state)])
         clean, error = check_field(
@@ -428,7 +454,7 @@ class Conversation:
         record = {**state.record, field_id: str(clean)}
         order = fields_for(state.outcome)
         remaining = [f for f in order if f not in record]
-        if state.return_to == st.CONFIRM or not remaining:
+        if not remaining:  # also after an edit; an old "which part?" button can't skip fields
             done = state.with_(record=record, step=st.CONFIRM, return_to="")
             return Turn(done, [confirm_reply(self._draft(done, inbound), self.rec)])
         nxt = state.with_(record=record, step=st.record_step(remaining[0]))
@@ -464,8 +490,10 @@ class Conversation:
         return {
             "outcome": state.outcome,
             "shared": state.outcome in SHARING_OUTCOMES,
-            **{k: fields.get(k, "") for k in fields_for(state.outcome) + tuple(defaults_for(
-                state.outcome))},
+            **{
+                k: fields.get(k, "")
+                for k in fields_for(state.outcome) + tuple(defaults_for(state.outcome))
+            },
         }
 
     def _save(self, state: DialogState, inbound: Inbound, fields: Mapping[str, str]) -> Turn:
@@ -505,8 +533,9 @@ class Conversation:
     def _start_escalation(self, state: DialogState, inbound: Inbound) -> Turn:
         back_to = state.step if not state.step.startswith("esc:") else state.return_to
         reference = state.record.get("case_reference", "")
-        esc = state.with_(escalation={"case_reference": reference} if reference else {},
-                          return_to=back_to)
+        esc = state.with_(
+            escalation={"case_reference": reference} if reference else {}, return_to=back_to
+        )
         if reference:
             asking = esc.with_(step=st.ESC_QUESTION)
             return Turn(asking, self._current(asking))
@@ -543,8 +572,10 @@ class Conversation:
             "answers": [{"q": q, "a": a} for q, a in state.answers],
             "outcome": state.outcome,
         }
-        back = state.return_to if state.return_to and not state.return_to.startswith("esc:") else (
-            st.IDLE
+        back = (
+            state.return_to
+            if state.return_to and not state.return_to.startswith("esc:")
+            else (st.IDLE)
         )
         resumed = state.with_(step=back, escalation={}, return_to="")
         sent = Reply(

@@ -30,9 +30,52 @@ _STREET = re.compile(
 _TITLED = re.compile(r"\b(Mr|Mrs|Ms|Miss|Mx|Dr|Master)\.?\s+[A-Z][a-z'-]+")
 _CALLED = re.compile(r"\b(called|named|name is|names|nicknamed|known as)\s+([A-Za-z][a-z'-]+)")
 _NOT_A_NAME_AFTER_CALLED = frozenset(
-    """the a an it him her them me us my his their our your back out in off up for to about
-    police social services ambulance 999 101 on by at into round over this that who when
-    because after before and or but""".split()
+    [
+        "the",
+        "a",
+        "an",
+        "it",
+        "him",
+        "her",
+        "them",
+        "me",
+        "us",
+        "my",
+        "his",
+        "their",
+        "our",
+        "your",
+        "back",
+        "out",
+        "in",
+        "off",
+        "up",
+        "for",
+        "to",
+        "about",
+        "police",
+        "social",
+        "services",
+        "ambulance",
+        "999",
+        "101",
+        "on",
+        "by",
+        "at",
+        "into",
+        "round",
+        "over",
+        "this",
+        "that",
+        "who",
+        "when",
+        "because",
+        "after",
+        "before",
+        "and",
+        "or",
+        "but",
+    ]
 )
 _CAP_PAIR = re.compile(r"\b([A-Z][a-z'-]+)\s+([A-Z][a-z'-]{1,})\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
@@ -104,11 +147,13 @@ class PersonalDetails:
             digits = re.sub(r"\D", "", m.group(0))
             if len(digits) == 10 and not digits.startswith("0") and _nhs_checksum_ok(digits):
                 found.add("nhs_number")
-            elif m.group(0).lstrip("(").startswith("+44") and 11 <= len(digits) <= 13:
+            elif (m.group(0).lstrip("(").startswith("+44") and 11 <= len(digits) <= 13) or (
+                digits.startswith("0") and len(digits) in (10, 11)
+            ):
                 found.add("phone")
-            elif digits.startswith("0") and len(digits) in (10, 11):
-                found.add("phone")
-            elif len(digits) == 10 and re.fullmatch(r"\d{3}[\s-]?\d{3}[\s-]?\d{4}", m.group(0).strip()):
+            elif len(digits) == 10 and re.fullmatch(
+                r"\d{3}[\s-]?\d{3}[\s-]?\d{4}", m.group(0).strip()
+            ):
                 found.add("nhs_number")  # shaped like an NHS number even if mistyped
         return found
 

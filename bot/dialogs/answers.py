@@ -35,14 +35,15 @@ class PhraseMatcher:
         covered = [False] * len(tokens)
         found: list[str] = []
         for phrase, answer in self._phrases:
-            if allowed is not None and answer not in allowed:
-                continue
             n = len(phrase)
             for i in range(len(tokens) - n + 1):
                 if tuple(tokens[i : i + n]) == phrase and not any(covered[i : i + n]):
                     covered[i : i + n] = [True] * n
                     found.append(answer)
         distinct = set(found)
+        if allowed is not None and not distinct <= set(allowed):
+            # "not sure" at a yes/no question must not shrink to "sure": re-ask, never guess
+            return Parsed(None)
         if len(distinct) == 1:
             return Parsed(found[0])
         return Parsed(None, ambiguous=len(distinct) > 1)

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core.pii import PersonalDetails
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind
-from bot.dialogs.flow import SHARING_OUTCOMES, SHARE_ANONYMISED
+from bot.dialogs.flow import SHARE_ANONYMISED, SHARING_OUTCOMES
 from bot.knowledge.words import RECORD_FIELDS, Words
 
 CHOICE_FIELDS = ("lawful_basis", "special_category")
@@ -146,8 +146,10 @@ def check_field(
     messages = words.words
     if field_id in CHOICE_FIELDS:
         if value not in words.options(field_id):
-            key = "record_lawful_basis_unknown" if field_id == "lawful_basis" else (
-                "record_special_unknown"
+            key = (
+                "record_lawful_basis_unknown"
+                if field_id == "lawful_basis"
+                else ("record_special_unknown")
             )
             return None, messages.text(key)
         return value, None

@@ -170,7 +170,9 @@ class Say:
 
     def help(self) -> Reply:
         h = self.w.message("help")
-        return Reply(kind=ReplyKind.INFO, title=h["title"], text=h["text"], bullets=tuple(h["items"]))
+        return Reply(
+            kind=ReplyKind.INFO, title=h["title"], text=h["text"], bullets=tuple(h["items"])
+        )
 
     def info(self, key: str, **values: object) -> Reply:
         return Reply(kind=ReplyKind.INFO, text=self.w.text(key, **values))

@@ -98,7 +98,7 @@ class DialogState:
         try:
             data = json.loads(raw)
             return cls._checked(data)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return cls()
 
     @classmethod

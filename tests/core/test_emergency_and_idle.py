@@ -1,0 +1,209 @@
+"""Emergency wording wins at any step; a dialog left idle restarts and forgets its answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bot.core.conversation import Conversation
+from bot.core.replies import ReplyKind
+from bot.dialogs.flow import DECISION_QUESTION_IDS
+from bot.dialogs.state import DialogState
+from tests.transcript import Chat
+
+# Answers that walk through every decision question (consent not asked, unsafe to ask).
+LONGEST_PATH = {
+    "immediate_danger": "no",
+    "legal_duty": "no",
+    "legitimate_purpose": "yes",
+    "identifiable": "yes",
+    "confidential": "yes",
+    "risk_of_harm": "no",
+    "consent": "not_asked",
+    "seeking_consent_safe": "no",
+    "public_interest": "yes",
+}
+DANGER = [
+    "he has a knife",
+    "she says she wants to end her life",
+    "a toddler has been left home alone all night",
+    "mum is being beaten right now",
+]
+
+
+def assert_emergency(said_outcome: str | None, chat: Chat) -> None:
+    assert said_outcome == "emergency"
+    assert chat.state.step == "outcome"
+    assert chat.state.outcome == "emergency"
+
+
+# ---------------------------------------------------------------- emergency
+
+
+def test_answering_yes_to_immediate_danger_goes_straight_to_the_emergency_guidance(
+    chat: Chat,
+) -> None:
+    chat.start()
+
+    said = chat.click("immediate_danger", "yes")
+
+    assert_emergency(said.outcome, chat)
+    emergency = said.replies[0]
+    assert emergency.kind == ReplyKind.EMERGENCY
+    assert "999" in emergency.text
+    assert any("record" in step.lower() for step in emergency.bullets)
+    assert chat.asked == ["immediate_danger"]
+
+
+def test_typing_yes_to_immediate_danger_is_an_emergency_too(chat: Chat) -> None:
+    chat.start()
+
+    said = chat.send("yes")
+
+    assert_emergency(said.outcome, chat)
+    assert chat.state.decided_by == "immediate_danger=yes"
+
+
+@pytest.mark.parametrize("question_id", [*DECISION_QUESTION_IDS, "person"])
+def test_emergency_wording_at_any_question_short_circuits_to_the_emergency_outcome(
+    chat: Chat, question_id: str
+) -> None:
+    chat.reach(question_id, LONGEST_PATH)
+
+    said = chat.send("he has a knife")
+
+    assert_emergency(said.outcome, chat)
+    assert said.replies[0].kind == ReplyKind.EMERGENCY
+    assert chat.state.decided_by == "text"
+
+
+@pytest.mark.parametrize("wording", DANGER)
+def test_emergency_wording_before_any_dialog_gives_the_emergency_guidance(
+    chat: Chat, wording: str
+) -> None:
+    said = chat.send(wording)
+
+    assert_emergency(said.outcome, chat)
+
+
+def test_emergency_wording_after_an_outcome_replaces_it_with_the_emergency_outcome(
+    chat: Chat,
+) -> None:
+    chat.decide({**LONGEST_PATH, "consent": "refused", "public_interest": "no"})
+
+    said = chat.send("she says she wants to end her life")
+
+    assert_emergency(said.outcome, chat)
+
+
+def test_back_after_emergency_wording_asks_about_immediate_danger_again(chat: Chat) -> None:
+    chat.reach("legitimate_purpose", LONGEST_PATH)
+    chat.send("he has a knife")
+
+    said = chat.send("back")
+    resumed = chat.click("immediate_danger", "no")
+
+    assert said.question == "immediate_danger"
+    assert chat.state.answer_map == {"legal_duty": "no", "immediate_danger": "no"}
+    assert resumed.question == "legitimate_purpose"
+
+
+def test_emergency_wording_in_a_record_field_keeps_the_decision_and_the_record(
+    chat: Chat,
+) -> None:
+    chat.decide({**LONGEST_PATH, "consent": "refused", "risk_of_harm": "yes"})
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+    chat.send("Concerns raised at school this week")
+
+    said = chat.send("Emergency duty team, duty social worker")
+
+    assert said.replies[0].kind == ReplyKind.EMERGENCY, "the danger guidance is still shown"
+    assert said.outcome is None
+    assert chat.state.outcome == "share_without_consent"
+    assert chat.state.record["with_whom"] == "Emergency duty team, duty social worker"
+    assert said.question == "purpose"
+
+
+def test_emergency_wording_in_an_escalation_still_sends_it_to_the_leads(chat: Chat) -> None:
+    chat.decide({**LONGEST_PATH, "legitimate_purpose": "unsure"})
+    chat.click("escalate", "start")
+    chat.send("CP-2026-0412")
+
+    said = chat.send("Dad has threatened to kill himself, should I tell the GP?")
+
+    assert said.replies[0].kind == ReplyKind.EMERGENCY
+    assert len(said.escalations) == 1
+    assert chat.state.outcome == "seek_advice"
+
+
+# ---------------------------------------------------------------- idle restart
+
+
+@pytest.fixture
+def chat_idle_after(conversation: Conversation) -> Callable[[float], Chat]:
+    def make(hours: float) -> Chat:
+        return Chat(Conversation.build(conversation.knowledge, idle_hours=hours))
+
+    return make
+
+
+def test_a_dialog_left_idle_for_more_than_a_day_restarts_and_forgets_its_answers(
+    chat: Chat,
+) -> None:
+    chat.reach("confidential", LONGEST_PATH)
+
+    said = chat.later(hours=25).click("confidential", "yes")
+
+    assert "started afresh" in said.replies[0].text
+    assert chat.state.answers == ()
+    assert "confidential" not in chat.state.answer_map
+    assert not chat.state.in_dialog
+
+
+def test_a_dialog_idle_for_less_than_a_day_carries_on(chat: Chat) -> None:
+    chat.reach("confidential", LONGEST_PATH)
+
+    said = chat.later(hours=23).click("confidential", "yes")
+
+    assert said.question == "risk_of_harm"
+    assert len(chat.state.answers) == 4 + 1
+
+
+def test_the_idle_limit_is_configurable(chat_idle_after: Callable[[float], Chat]) -> None:
+    chat = chat_idle_after(2)
+    chat.reach("legal_duty", LONGEST_PATH)
+
+    kept = chat.later(hours=1.5).send("no")
+    chat.later(hours=2.5)
+    restarted = chat.send("yes")
+
+    assert kept.question == "legitimate_purpose"
+    assert "started afresh" in restarted.replies[0].text
+    assert chat.state.answers == ()
+
+
+def test_an_idle_restart_also_forgets_a_half_written_record(
+    chat_idle_after: Callable[[float], Chat],
+) -> None:
+    chat = chat_idle_after(1)
+    chat.decide({"immediate_danger": "no", "legal_duty": "yes"})
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+
+    said = chat.later(hours=3).send("the section 47 request")
+
+    assert "started afresh" in said.text
+    assert chat.state == DialogState(last_active=chat.state.last_active)
+    assert said.effects == []
+
+
+def test_an_idle_restart_can_begin_a_new_decision_in_the_same_message(chat: Chat) -> None:
+    chat.reach("identifiable", LONGEST_PATH)
+
+    said = chat.later(days=3).send("can I share?")
+
+    assert "started afresh" in said.replies[0].text
+    assert said.question == "immediate_danger"
+    assert chat.state.answers == ()

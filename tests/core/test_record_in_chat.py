@@ -1,0 +1,430 @@
+"""Gathering the decision record in chat and by form: no personal details, nothing lost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.core.conversation import FLOW_VERSION, Conversation
+from bot.core.replies import ReplyKind
+from bot.dialogs.state import DialogState
+from tests.dialogs.test_flow import SHORTEST_PATH
+from tests.transcript import Chat, Said, answers_of
+
+RISK_REFUSED = {
+    "immediate_danger": "no",
+    "legal_duty": "no",
+    "legitimate_purpose": "yes",
+    "identifiable": "yes",
+    "confidential": "yes",
+    "risk_of_harm": "yes",
+}
+PUBLIC_INTEREST_NO = {
+    **RISK_REFUSED,
+    "risk_of_harm": "no",
+    "consent": "refused",
+    "public_interest": "no",
+}
+SHARED_FIELDS = {
+    "case_reference": "CP-2026-0412",
+    "what": "The child's account of bruising and the school's chronology of concerns",
+    "with_whom": "Children's social care, duty social worker",
+    "purpose": "So social care can assess the risk at home",
+    "reasons": "Reasonable cause to believe the child is at risk of significant harm",
+}
+NOT_SHARED_FIELDS = {
+    "case_reference": "EH-2026-0099",
+    "what": "Parent's mental health history, asked for by the tenancy officer",
+    "with_whom": "Housing association, tenancy officer",
+    "purpose": "To support a housing application",
+    "reasons": "Consent refused and no risk of harm; privacy outweighs the benefit",
+}
+
+
+def fill(chat: Chat, said: Said, fields: dict[str, str], **choices: str) -> list[str]:
+    """Answer each record field as it is asked. Returns the field ids asked, in order."""
+    asked = []
+    while said.question is not None:
+        field_id = said.question
+        asked.append(field_id)
+        if field_id in choices:
+            said = chat.click(field_id, choices[field_id])
+        else:
+            said = chat.send(fields[field_id])
+    return asked
+
+
+def record_by_chat(chat: Chat, fields: dict[str, str], **choices: str) -> list[str]:
+    """Click "record" at the outcome, then fill in every field asked."""
+    return fill(chat, chat.click("record", "start"), fields, **choices)
+
+
+# ---------------------------------------------------------------- the record in chat
+
+
+def test_a_shared_decision_is_recorded_field_by_field_and_saved(
+    chat: Chat, conversation: Conversation
+) -> None:
+    chat.decide(RISK_REFUSED)
+
+    asked = record_by_chat(
+        chat, SHARED_FIELDS, lawful_basis="public_task", special_category="schedule1_para18"
+    )
+    said = chat.click("record", "save")
+
+    assert asked == [
+        "case_reference",
+        "what",
+        "with_whom",
+        "purpose",
+        "lawful_basis",
+        "special_category",
+        "reasons",
+    ]
+    [record] = said.saved
+    assert record["id"].startswith("R-")
+    assert record["practitioner"] == chat.user
+    assert record["channel"] == "console"
+    assert record["outcome"] == "share_without_consent"
+    assert record["decided_by"] == "risk_of_harm=yes"
+    assert record["shared"] is True
+    assert answers_of(record) == [*RISK_REFUSED.items()]
+    assert {k: record[k] for k in SHARED_FIELDS} == SHARED_FIELDS
+    assert record["lawful_basis"] == "public_task"
+    assert record["special_category"] == "schedule1_para18"
+    assert record["flow_version"] == FLOW_VERSION
+    assert record["knowledge_version"] == conversation.knowledge.kb.version
+
+
+def test_the_record_time_is_utc(chat: Chat) -> None:
+    chat.decide({"immediate_danger": "no", "legal_duty": "yes"})
+    record_by_chat(chat, SHARED_FIELDS, lawful_basis="legal_obligation", special_category="none")
+
+    said = chat.click("record", "save")
+
+    created = datetime.fromisoformat(said.saved[0]["created_at"])
+    assert created.utcoffset() == timedelta(0)
+    assert created == chat.now
+
+
+def test_the_saved_record_is_shown_back_as_a_readable_summary(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat(chat, SHARED_FIELDS, lawful_basis="public_task", special_category="none")
+
+    said = chat.send("save")
+
+    summary = said.of_kind(ReplyKind.SUMMARY)[0]
+    assert said.saved[0]["id"] in summary.text
+    assert "Case reference: CP-2026-0412" in summary.bullets
+    assert "Information shared: yes" in summary.bullets
+    assert chat.state == DialogState(last_active=chat.state.last_active)
+
+
+def test_a_decision_not_to_share_is_recorded_too_without_asking_a_lawful_basis(
+    chat: Chat,
+) -> None:
+    chat.decide(PUBLIC_INTEREST_NO)
+
+    intro = chat.click("record", "start")
+    asked = fill(chat, intro, NOT_SHARED_FIELDS)
+    said = chat.click("record", "save")
+
+    assert "not to share is recorded too" in intro.text
+    assert asked == ["case_reference", "what", "with_whom", "purpose", "reasons"]
+    [record] = said.saved
+    assert record["outcome"] == "do_not_share"
+    assert record["shared"] is False
+    assert record["lawful_basis"] == "not_applicable"
+    assert record["special_category"] == "none"
+    assert record["reasons"] == NOT_SHARED_FIELDS["reasons"]
+
+
+@pytest.mark.parametrize(
+    ("outcome", "suggested"),
+    [
+        ("emergency", "vital_interests"),
+        ("must_share", "legal_obligation"),
+        ("share", "public_task"),
+        ("share_without_consent", "public_task"),
+    ],
+)
+def test_the_lawful_basis_question_suggests_the_usual_basis_first(
+    chat: Chat, outcome: str, suggested: str
+) -> None:
+    chat.decide(SHORTEST_PATH[outcome])
+    chat.click("record", "start")
+    for field_id in ("case_reference", "what", "with_whom", "purpose"):
+        said = chat.send(SHARED_FIELDS[field_id])
+
+    assert said.question == "lawful_basis"
+    assert said.buttons_for("lawful_basis")[0] == suggested
+    assert "Suggested for this outcome" in said.text
+
+
+def test_a_lawful_basis_can_be_typed(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+    for field_id in ("case_reference", "what", "with_whom", "purpose"):
+        chat.send(SHARED_FIELDS[field_id])
+
+    unknown = chat.send("banana")
+    kept_out = dict(chat.state.record)
+    said = chat.send("public task")
+
+    assert unknown.question == "lawful_basis"
+    assert "lawful_basis" not in kept_out
+    assert said.question == "special_category"
+    assert chat.state.record["lawful_basis"] == "public_task"
+
+
+def test_the_case_reference_prompt_says_never_to_use_a_name(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+
+    said = chat.click("record", "start")
+
+    assert "Please don't use names" in said.text
+    assert said.question == "case_reference"
+    assert "never the person's name" in said.text
+
+
+def test_typing_yes_at_the_outcome_starts_the_record(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+
+    said = chat.send("yes")
+
+    assert said.question == "case_reference"
+
+
+def test_back_in_the_record_returns_to_the_previous_field(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+
+    said = chat.send("back")
+
+    assert said.question == "case_reference"
+    assert chat.state.step == "rec:case_reference"
+
+
+def test_a_field_can_be_changed_before_saving(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat(chat, SHARED_FIELDS, lawful_basis="public_task", special_category="none")
+
+    which = chat.send("change something")
+    chat.click("record_field", "with_whom")
+    confirm = chat.send("Police, public protection unit")
+    said = chat.click("record", "save")
+
+    assert {c.a for c in which.choices} >= {"case_reference", "with_whom", "reasons"}
+    assert confirm.of_kind(ReplyKind.SUMMARY)
+    assert said.saved[0]["with_whom"] == "Police, public protection unit"
+
+
+def test_a_field_too_long_is_asked_again(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+
+    said = chat.send("CP-" + "1" * 80)
+
+    assert "too long" in said.text
+    assert said.question == "case_reference"
+    assert chat.state.record == {}
+
+
+def test_changing_an_answer_after_starting_the_record_starts_the_record_afresh(
+    chat: Chat,
+) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat(
+        chat, SHARED_FIELDS, lawful_basis="public_task", special_category="schedule1_para18"
+    )
+
+    chat.click("risk_of_harm", "no")
+    chat.click("person", "skip")
+    chat.click("consent", "refused")
+    chat.click("public_interest", "no")
+    asked = record_by_chat(chat, NOT_SHARED_FIELDS)
+    said = chat.click("record", "save")
+
+    assert asked == ["case_reference", "what", "with_whom", "purpose", "reasons"]
+    [record] = said.saved
+    assert record["outcome"] == "do_not_share"
+    assert record["lawful_basis"] == "not_applicable"
+    assert record["special_category"] == "none"
+    assert record["what"] == NOT_SHARED_FIELDS["what"]
+
+
+# ---------------------------------------------------------------- personal details
+
+
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [
+        ("Notes from Jess Smith's teacher", "a name"),
+        ("Child's DOB 03/04/2015 and the school's concerns", "a date of birth"),
+        ("Health records for NHS number 999 765 4323", "an NHS number"),
+        ("Home visit notes for NG7 2ZZ", "a postcode"),
+        ("Mum's mobile 07700 900123", "a phone number"),
+        ("Emails from parent.one@example.org", "an email address"),
+    ],
+)
+def test_personal_details_in_a_record_field_are_flagged_and_the_field_asked_again(
+    chat: Chat, typed: str, named: str
+) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+
+    said = chat.send(typed)
+
+    warning = said.of_kind(ReplyKind.WARNING)
+    assert len(warning) == 1
+    assert named in warning[0].text
+    assert "case reference" in warning[0].text
+    assert said.question == "what"
+    assert "what" not in chat.state.record
+    assert typed not in chat.state.to_json()
+    assert said.effects == []
+
+
+def test_nothing_is_saved_until_personal_details_are_replaced(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+    flagged = chat.send("Jess Smith")
+
+    replaced = chat.send("CP-2026-0412")
+
+    assert flagged.question == "case_reference"
+    assert replaced.question == "what"
+    assert chat.state.record == {"case_reference": "CP-2026-0412"}
+
+
+def test_personal_details_in_every_text_field_are_caught(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    said = chat.click("record", "start")
+    flagged = []
+    while said.question is not None:
+        field_id = said.question
+        if field_id in ("lawful_basis", "special_category"):
+            said = chat.click(field_id, "public_task" if field_id == "lawful_basis" else "none")
+            continue
+        warned = chat.send(f"Discussed with Mrs Okafor, {field_id}")
+        flagged.append(field_id if warned.of_kind(ReplyKind.WARNING) else "")
+        said = chat.send(SHARED_FIELDS[field_id])
+
+    assert flagged == ["case_reference", "what", "with_whom", "purpose", "reasons"]
+    assert "Okafor" not in chat.state.to_json()
+
+
+def test_personal_details_typed_during_the_decision_are_warned_about_not_stored(
+    chat: Chat,
+) -> None:
+    chat.start()
+
+    said = chat.send("no, but Jess Smith's mum called 07700 900123")
+
+    assert said.of_kind(ReplyKind.WARNING)
+    assert "Jess" not in chat.state.to_json()
+
+
+# ---------------------------------------------------------------- the record form
+
+
+def test_the_record_form_is_offered_where_the_channel_can_show_one(
+    new_chat: Callable[..., Chat],
+) -> None:
+    chat = new_chat(forms=True)
+    chat.decide(RISK_REFUSED)
+
+    said = chat.click("record", "start")
+
+    [reply] = said.replies
+    assert reply.kind == ReplyKind.FORM and reply.form is not None
+    assert [f.id for f in reply.form.fields] == [
+        "case_reference",
+        "what",
+        "with_whom",
+        "purpose",
+        "lawful_basis",
+        "special_category",
+        "reasons",
+    ]
+    assert reply.form.values["lawful_basis"] == "public_task"
+
+
+def test_the_form_returns_an_inline_error_per_field_then_saves_when_fixed(
+    new_chat: Callable[..., Chat],
+) -> None:
+    chat = new_chat(forms=True)
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+    bad = {
+        **SHARED_FIELDS,
+        "case_reference": "Jess Smith",
+        "what": "",
+        "with_whom": "Social worker on 07700 900123",
+        "lawful_basis": "because",
+        "special_category": "none",
+    }
+
+    rejected = chat.submit(bad)
+    fixed = chat.submit(
+        {**SHARED_FIELDS, "lawful_basis": "public_task", "special_category": "none"}
+    )
+
+    form = rejected.replies[0].form
+    assert form is not None
+    assert set(form.errors) == {"case_reference", "what", "with_whom", "lawful_basis"}
+    assert "a name" in form.errors["case_reference"]
+    assert "a phone number" in form.errors["with_whom"]
+    assert form.values["purpose"] == SHARED_FIELDS["purpose"], "good answers are kept"
+    assert "Not saved yet" in rejected.replies[0].text
+    assert rejected.effects == []
+    [record] = fixed.saved
+    assert record["case_reference"] == "CP-2026-0412"
+    assert record["lawful_basis"] == "public_task"
+
+
+def test_the_form_for_a_decision_not_to_share_has_no_lawful_basis(
+    new_chat: Callable[..., Chat],
+) -> None:
+    chat = new_chat(forms=True)
+    chat.decide(PUBLIC_INTEREST_NO)
+    form_reply = chat.click("record", "start")
+
+    said = chat.submit({**NOT_SHARED_FIELDS, "lawful_basis": "consent"})
+
+    assert form_reply.replies[0].form is not None
+    assert "lawful_basis" not in [f.id for f in form_reply.replies[0].form.fields]
+    assert said.saved[0]["lawful_basis"] == "not_applicable"
+
+
+def test_a_form_sent_before_any_decision_saves_nothing(chat: Chat) -> None:
+    said = chat.submit(SHARED_FIELDS)
+
+    assert "no finished decision" in said.text
+    assert said.effects == []
+
+
+def test_an_old_which_part_button_cannot_save_a_record_with_fields_missing(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat(chat, SHARED_FIELDS, lawful_basis="public_task", special_category="none")
+    chat.send("edit")
+    chat.click("dialog", "restart")
+    chat.decide(SHORTEST_PATH["share"], first=chat.said[-1])
+
+    chat.click("record_field", "what")  # the button from the earlier "Which part?" list
+    said = chat.send("Attendance records for this term")
+    while said.question is not None:
+        field_id = said.question
+        if field_id in ("lawful_basis", "special_category"):
+            said = chat.click(field_id, "public_task" if field_id == "lawful_basis" else "none")
+        else:
+            said = chat.send(SHARED_FIELDS[field_id])
+    saved = chat.click("record", "save")
+
+    [record] = saved.saved
+    assert all(record[f] for f in SHARED_FIELDS), record
+    assert record["what"] == "Attendance records for this term"

@@ -1,0 +1,182 @@
+"""`decide` drives the real dialog from facts, in process (the CLI runs are in tests/scenarios)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.decide import DecideError, DecideRun, decide
+from bot.service import Bot
+
+REFUSED_NO_RISK = {
+    "immediate_danger": "no",
+    "legal_duty": "no",
+    "legitimate_purpose": "yes",
+    "identifiable": "yes",
+    "confidential": "yes",
+    "risk_of_harm": "no",
+    "consent": "refused",
+    "public_interest": "yes",
+}
+RECORD = {
+    "case_reference": "CP-2026-0412",
+    "what": "Summary of concerns raised by the school this term",
+    "with_whom": "Children's social care, duty social worker",
+    "purpose": "So social care can assess the risk at home",
+    "lawful_basis": "public_task",
+    "reasons": "The public interest in protecting the child outweighs the refusal",
+}
+
+
+async def run(bot: Bot, facts: Any) -> tuple[DecideRun, list[str]]:
+    lines: list[str] = []
+    return await decide(bot, facts, lines.append), lines
+
+
+async def test_decide_asks_each_question_by_id_and_reports_the_outcome(bot: Bot) -> None:
+    result, lines = await run(bot, REFUSED_NO_RISK)
+
+    assert result.result() == {
+        "outcome": "share_without_consent",
+        "asked": list(REFUSED_NO_RISK),
+        "record": {
+            "id": None,
+            "outcome": "share_without_consent",
+            "answers": [{"q": q, "a": a} for q, a in REFUSED_NO_RISK.items()],
+            "saved": False,
+        },
+    }
+    assert lines[0] == "you: [menu = start]"
+    assert any(line.startswith("bot: ==> Share") for line in lines)
+
+
+async def test_decide_skips_facts_for_questions_that_cannot_change_the_outcome(bot: Bot) -> None:
+    facts = {**REFUSED_NO_RISK, "identifiable": "no"}
+
+    result, _ = await run(bot, facts)
+
+    assert result.outcome == "share_anonymised"
+    assert result.asked == ["immediate_danger", "legal_duty", "legitimate_purpose", "identifiable"]
+
+
+async def test_decide_types_facts_written_in_words_as_a_person_would(bot: Bot) -> None:
+    facts = {
+        **REFUSED_NO_RISK,
+        "legal_duty": False,
+        "identifiable": "yep",
+        "risk_of_harm": "dunno",
+        "person": "she's 14",
+        "consent": "she said no",
+        "public_interest": "not sure",
+    }
+
+    result, lines = await run(bot, facts)
+
+    assert result.outcome == "seek_advice"
+    assert "you: she said no" in lines
+    assert "person" not in result.asked
+
+
+async def test_decide_completes_and_saves_the_record_when_the_facts_hold_one(bot: Bot) -> None:
+    result, _ = await run(bot, {**REFUSED_NO_RISK, "record": RECORD})
+
+    record = result.result()["record"]
+    assert record["id"].startswith("R-")
+    assert {k: record[k] for k in RECORD} == RECORD
+    assert record["special_category"] == "none"
+    assert [r["id"] for r in await bot.store.records("decision")] == [record["id"]]
+
+
+async def test_decide_accepts_the_usual_names_for_record_fields(bot: Bot) -> None:
+    facts = {
+        **REFUSED_NO_RISK,
+        "public_interest": "no",
+        "record": {
+            "reference": "EH-2026-0099",
+            "information": "Parent's alcohol use",
+            "recipient": "Employer, line manager",
+            "why": "Requested for a welfare meeting",
+            "reason": "Consent refused and no risk of harm",
+        },
+    }
+
+    result, _ = await run(bot, facts)
+
+    record = result.result()["record"]
+    assert record["outcome"] == "do_not_share"
+    assert record["case_reference"] == "EH-2026-0099"
+    assert record["lawful_basis"] == "not_applicable"
+
+
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        (
+            {"immediate_danger": "no", "legal_duty": "no"},
+            "no answer for question 'legitimate_purpose' (expected one of: yes, no, unsure)",
+        ),
+        (
+            {"immediate_danger": "no", "legal_duty": "perhaps"},
+            "'legal_duty' = 'perhaps' is not an answer the dialog understands",
+        ),
+        (
+            {"immediate_danger": "no", "legal_duty": None},
+            "'legal_duty' = None is not an answer the dialog understands",
+        ),
+        (
+            {"immediate_danger": "no", "legal_duty": "back"},
+            "'legal_duty' = 'back' is not an answer the dialog understands",
+        ),
+        (
+            {"immediate_danger": "no", "legal_duty": "stop"},
+            "'legal_duty' = 'stop' is not an answer the dialog understands",
+        ),
+        (
+            {"immediate_danger": "no", "legal_duty": "not sure"},
+            "'legal_duty' = 'not sure' is not an answer the dialog understands",
+        ),
+        (
+            {"immediate_danger": "is consent always needed?"},
+            "'immediate_danger' = 'is consent always needed?' is not an answer",
+        ),
+        ([["immediate_danger", "no"]], "the file must hold one JSON object"),
+        ({"immediate_danger": "yes", "record": "CP-1"}, "'record' must be an object"),
+        ({"immediate_danger": "yes", "record": {"name": "x"}}, "record field 'name' is not known"),
+        (
+            {"immediate_danger": "yes", "record": {**RECORD, "lawful_basis": None}},
+            "record field 'lawful_basis'",
+        ),
+        (
+            {"immediate_danger": "no", "legal_duty": "yes", "record": {"case_reference": "CP-1"}},
+            "record needs 'what' for this outcome",
+        ),
+        (
+            {**REFUSED_NO_RISK, "record": {**RECORD, "case_reference": "Jess Smith"}},
+            "record field 'case_reference': That looks like it contains a name",
+        ),
+    ],
+)
+async def test_decide_explains_facts_it_cannot_use(bot: Bot, facts: Any, message: str) -> None:
+    with pytest.raises(DecideError) as raised:
+        await run(bot, facts)
+
+    assert message in str(raised.value)
+    assert await bot.store.records("decision") == []
+
+
+async def test_emergency_wording_in_a_record_field_is_recorded_as_written(bot: Bot) -> None:
+    facts = {
+        "immediate_danger": "yes",
+        "record": {
+            **RECORD,
+            "with_whom": "Police on 999, then the emergency duty team",
+            "lawful_basis": "vital_interests",
+        },
+    }
+
+    result, _ = await run(bot, facts)
+
+    record = result.result()["record"]
+    assert record["outcome"] == "emergency"
+    assert record["with_whom"] == "Police on 999, then the emergency duty team"

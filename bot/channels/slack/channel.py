@@ -1,0 +1,471 @@
+"""The Slack channel: Events API, slash commands and interactivity, translated for the core.
+
+Every user action becomes an `Inbound` for `Bot.handle`; the replies come back as Block Kit.
+Listeners only acknowledge and schedule: the turn and the Web API calls run in tracked
+background tasks, so Slack gets its answer well within three seconds. The one exception is
+the record modal, whose validation errors must travel in the acknowledgement itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from bot.channels.slack import render
+from bot.channels.slack.api import api_error, in_turn_client, outbox_client
+from bot.channels.slack.sender import SlackSender
+from bot.core.replies import Inbound, Reply, ReplyKind
+from bot.records.deliver import Sender
+from bot.service import Bot
+from bot.settings import Settings
+
+log = logging.getLogger("canishare.slack")
+
+DM_SENT: Final = "I've sent you a direct message — let's work through it there, privately."
+MYTH_USAGE: Final = (
+    "Ask me a question about sharing information, for example `/myth is consent always needed?`"
+)
+FORM_KEPT: Final = "Not saved yet."
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+DRAIN_SECONDS: Final = 10.0
+STARTUP_CHECK_SECONDS: Final = 10.0
+
+
+def dm_key(team: str, user: str) -> str:
+    """The conversation key of a person's direct messages with the bot."""
+    return f"slack:{team}:{user}"
+
+
+def shared_key(team: str, channel: str, user: str) -> str:
+    """A separate key for a person in a shared channel, so it never touches their DM dialog."""
+    return f"slack:{team}:{channel}:{user}"
+
+
+def team_of(body: Mapping[str, Any]) -> str:
+    team = body.get("team")
+    return str(
+        body.get("team_id")
+        or (team.get("id") if isinstance(team, Mapping) else "")
+        or (body.get("user") or {}).get("team_id")
+        or ""
+    )
+
+
+def user_of(body: Mapping[str, Any]) -> tuple[str, str]:
+    """(user id, display name) of the person who clicked or submitted."""
+    user = body.get("user") or {}
+    return str(user.get("id", "")), str(user.get("name") or user.get("username") or "")
+
+
+def typed_text(raw: str) -> str:
+    """What the person typed: mentions of the bot removed, Slack's escaping undone."""
+    return render.unescape(_MENTION.sub(" ", raw)).strip()
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return api_error(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def is_signed_timestamp(value: str) -> bool:
+    """A Slack request timestamp is a whole number of seconds (bolt answers 500 otherwise)."""
+    return value.isascii() and value.isdigit() and len(value) <= 12
+
+
+class SlackChannel:
+    """Routes, listeners, the outbox sender and the lifecycle of the Slack clients."""
+
+    name = "slack"
+
+    def __init__(
+        self, bot: Bot, settings: Settings, wake: Callable[[], None] | None = None
+    ) -> None:
+        self.bot = bot
+        self.settings = settings
+        self._wake = wake or (lambda: None)
+        self.client = in_turn_client(settings)
+        self._outbox = outbox_client(settings)
+        self._sender = SlackSender(self._outbox, bot, settings)
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._dms: dict[str, str] = {}
+        self._home: dict[str, Any] | None = None
+        self.app = AsyncApp(
+            name="canishare",
+            client=self.client,
+            signing_secret=settings.slack_signing_secret,
+            request_verification_enabled=bool(settings.slack_signing_secret),
+            process_before_response=True,  # we schedule slow work ourselves, and track it
+            logger=logging.getLogger("canishare.slack.bolt"),
+        )
+        self._listen()
+
+    # ------------------------------------------------------------------ Channel protocol
+    @property
+    def sender(self) -> Sender | None:
+        return self._sender
+
+    def add_routes(self, app: web.Application) -> None:
+        app[SLACK_CHANNEL_KEY] = self
+        if self.settings.slack_signing_secret:
+            app.router.add_post("/slack/events", self.handle_http)
+        else:
+            log.info("no SLACK_SIGNING_SECRET: POST /slack/events is off (Socket Mode only)")
+
+    async def startup(self) -> None:
+        self._session = aiohttp.ClientSession()
+        self.client.session = self._session
+        self._outbox.session = self._session
+        await self.check_record_channel()
+
+    async def shutdown(self) -> None:
+        await self.drain(DRAIN_SECONDS)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def check_record_channel(self) -> None:
+        """Tell the admin, in one line, when decision records cannot go to the record channel."""
+        channel = self.settings.record_channel
+        if not channel:
+            return
+        try:
+            async with asyncio.timeout(STARTUP_CHECK_SECONDS):
+                problem = await self._sender.record_channel_problem()
+        except Exception as exc:
+            log.warning(
+                "could not check CANISHARE_RECORD_CHANNEL %s at start-up (%s); it is checked "
+                "again before each record is posted",
+                channel,
+                describe(exc),
+            )
+            return
+        if problem:
+            log.error(problem)
+        else:
+            log.info("record channel %s is private", channel)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """Wait (bounded) for the turns already scheduled to finish."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - loop.time()))
+
+    # ------------------------------------------------------------------ HTTP
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+        """POST /slack/events: bolt verifies the signature; a malformed timestamp is a 401 too."""
+        if not is_signed_timestamp(request.headers.get("X-Slack-Request-Timestamp", "")):
+            return web.json_response({"error": "invalid request"}, status=401)
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        result: web.StreamResponse = await to_aiohttp_response(response)
+        return result
+
+    # ------------------------------------------------------------------ listeners
+    def _listen(self) -> None:
+        self.app.event("message")(self._on_message)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.command("/canishare")(self._on_canishare)
+        self.app.command("/myth")(self._on_myth)
+        self.app.action(re.compile(r"^(choice:\d+|claim)$"))(self._on_action)
+        self.app.view(render.RECORD_FORM_CALLBACK)(self._on_record_form)
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        if event.get("subtype") or event.get("bot_id") or event.get("channel_type") != "im":
+            return  # edits, deletions, bot posts (ours included): never answered, so no loops
+        user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+        if not user or not channel:
+            return
+        self._dms[user] = channel
+        inbound = self._inbound(team_of(body), user, text=typed_text(str(event.get("text") or "")))
+        self.spawn(self._turn(inbound, channel, event_id=body.get("event_id")), "message")
+
+    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+        if not user or not channel or event.get("bot_id") or channel.startswith("D"):
+            return
+        inbound = Inbound(
+            conversation=shared_key(team_of(body), channel, user),
+            user=user,
+            channel="slack",
+            now=self.bot.clock(),
+            text=typed_text(str(event.get("text") or "")),
+            private=False,
+        )
+        turn = self._turn(
+            inbound,
+            channel,
+            event_id=body.get("event_id"),
+            only_for=user,
+            thread_ts=event.get("thread_ts"),
+        )
+        self.spawn(turn, "mention")
+
+    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+        user = str(event.get("user") or "")
+        if user and event.get("tab", "home") == "home":
+            self.spawn(self._publish_home(user), "app home")
+
+    async def _on_canishare(self, ack: Any, command: dict[str, Any]) -> None:
+        await ack(response_type="ephemeral", text=DM_SENT)
+        self.spawn(self._start_in_dm(command), "/canishare")
+
+    async def _on_myth(self, ack: Any, command: dict[str, Any]) -> None:
+        question = render.unescape(str(command.get("text") or "")).strip()
+        if not question:
+            await ack(response_type="ephemeral", text=MYTH_USAGE)
+            return
+        replies = self._myth(str(command.get("user_id") or ""), question)
+        text, blocks = render.messages(replies)[0]
+        await ack(response_type="ephemeral", text=text, blocks=blocks)
+
+    async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        picked = render.parse_value(action.get("value"))
+        if picked is None:
+            return
+        q, a = picked
+        if q == render.CLAIM:
+            self.spawn(self._claim(body, a), "claim")
+        else:
+            self.spawn(self._click(body, q, a), "click")
+
+    async def _on_record_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Validate in the ack (errors stay in the modal); post the saved record afterwards."""
+        team = team_of(body)
+        user, name = user_of(body)
+        values = render.form_values((view.get("state") or {}).get("values") or {})
+        inbound = self._inbound(team, user, form=values, user_name=name)
+        handled = await self.bot.handle(inbound)
+        inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input"]
+        errors = form_errors(handled.replies, inputs)
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        if handled.records:
+            self._wake()
+        meta = _json_object(view.get("private_metadata"))
+        channel = (
+            str(meta.get("channel") or "") if meta.get("conversation") == dm_key(team, user) else ""
+        )
+        self.spawn(self._show_in_dm(user, handled.replies, channel), "record form")
+
+    # ------------------------------------------------------------------ turns
+    def _inbound(self, team: str, user: str, **parts: Any) -> Inbound:
+        return Inbound(
+            conversation=dm_key(team, user),
+            user=user,
+            channel="slack",
+            now=self.bot.clock(),
+            private=True,
+            forms=True,
+            **parts,
+        )
+
+    async def _turn(
+        self,
+        inbound: Inbound,
+        channel: str,
+        *,
+        event_id: str | None = None,
+        trigger_id: str | None = None,
+        only_for: str | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        handled = await self.bot.handle(inbound, event_id=event_id)
+        if handled.records:
+            self._wake()
+        await self.show(
+            handled.replies,
+            channel,
+            trigger_id=trigger_id,
+            conversation=inbound.conversation,
+            only_for=only_for,
+            thread_ts=thread_ts,
+        )
+
+    async def _start_in_dm(self, command: Mapping[str, Any]) -> None:
+        user = str(command.get("user_id") or "")
+        channel = await self.dm_channel(user)
+        inbound = self._inbound(
+            str(command.get("team_id") or ""),
+            user,
+            choice=("menu", "start"),
+            user_name=str(command.get("user_name") or ""),
+        )
+        await self._turn(inbound, channel)
+
+    async def _click(self, body: Mapping[str, Any], q: str, a: str) -> None:
+        """A button press; wherever it was (DM, App Home, an ephemeral), the dialog is in the DM."""
+        user, name = user_of(body)
+        channel = await self.dm_channel(user)
+        inbound = self._inbound(team_of(body), user, choice=(q, a), user_name=name)
+        await self._turn(inbound, channel, trigger_id=body.get("trigger_id"))
+
+    async def _claim(self, body: Mapping[str, Any], escalation_id: str) -> None:
+        user, name = user_of(body)
+        result = await self.bot.claim(escalation_id, user, name or user)
+        if result is not None and result.won:
+            self._wake()  # the card update and the practitioner's note go through the outbox
+            return
+        text = result.message if result is not None else "That request is no longer open."
+        channel = str((body.get("container") or {}).get("channel_id") or "")
+        channel = channel or str((body.get("channel") or {}).get("id") or "")
+        if channel:
+            await self.show([Reply(kind=ReplyKind.INFO, text=text)], channel, only_for=user)
+
+    def _myth(self, user: str, question: str) -> list[Reply]:
+        """/myth: a knowledge answer, rendered exactly as in a DM (rate limited like a turn)."""
+        conversation = self.bot.conversation
+        if not self.bot.limiter.allow(user):
+            return [Reply(kind=ReplyKind.INFO, text=conversation.words.text("rate_limited"))]
+        result = conversation.knowledge.ask(question)
+        if result.entry is None:
+            return conversation.say.none(m.id for m in result.alternatives)
+        return [conversation.say.entry(result.entry)]
+
+    # ------------------------------------------------------------------ showing replies
+    async def show(
+        self,
+        replies: Sequence[Reply],
+        channel: str,
+        *,
+        trigger_id: str | None = None,
+        conversation: str = "",
+        only_for: str | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        """Post replies (ephemerally when `only_for` is set); a form opens as a modal."""
+        rest: list[Reply] = []
+        for reply in replies:
+            form = reply.form if reply.kind == ReplyKind.FORM else None
+            if (
+                form is not None
+                and trigger_id
+                and await self._open_form(form, trigger_id, conversation, channel)
+            ):
+                continue
+            rest.append(reply)
+        for text, blocks in render.messages(rest):
+            try:
+                if only_for:
+                    await self.client.chat_postEphemeral(
+                        channel=channel,
+                        user=only_for,
+                        text=text,
+                        blocks=blocks,
+                        thread_ts=thread_ts,
+                    )
+                else:
+                    await self.client.chat_postMessage(
+                        channel=channel,
+                        text=text,
+                        blocks=blocks,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                log.error("could not post a reply in %s: %s", channel, describe(exc))
+                return
+
+    async def _open_form(self, form: Any, trigger_id: str, conversation: str, channel: str) -> bool:
+        metadata = json.dumps({"conversation": conversation, "channel": channel})
+        try:
+            await self.client.views_open(
+                trigger_id=trigger_id, view=render.record_modal(form, metadata)
+            )
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not open the record form (%s); offering a button", describe(exc))
+            return False
+        return True
+
+    async def _show_in_dm(self, user: str, replies: Sequence[Reply], channel: str) -> None:
+        await self.show(replies, channel or await self.dm_channel(user))
+
+    async def dm_channel(self, user: str) -> str:
+        """The id of the person's DM with the bot (opened once, then remembered)."""
+        if user not in self._dms:
+            opened = await self.client.conversations_open(users=user)
+            self._dms[user] = str(opened["channel"]["id"])
+        return self._dms[user]
+
+    async def _publish_home(self, user: str) -> None:
+        await self.client.views_publish(user_id=user, view=self.home_view())
+
+    def home_view(self) -> dict[str, Any]:
+        if self._home is None:
+            conversation = self.bot.conversation
+            kb = conversation.knowledge.kb
+            rules = kb.entries.get("topic.golden-rules")
+            self._home = render.home_view(
+                conversation.say.menu(with_welcome=True),
+                conversation.say.myths(),
+                conversation.say.entry(rules, full=False, in_dialog=True) if rules else None,
+                kb.contact_lines(kb.contacts),
+                kb.organisation,
+            )
+        return self._home
+
+    # ------------------------------------------------------------------ background work
+    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
+        """Run `work` after the ack; failures are logged, never lost silently."""
+        task = asyncio.create_task(self._guarded(work, what))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error(
+                "Slack %s failed: %s",
+                what,
+                describe(exc),
+                exc_info=not isinstance(exc, SlackApiError),
+            )
+
+
+SLACK_CHANNEL_KEY = web.AppKey("slack_channel", SlackChannel)  # set by add_routes
+
+
+def form_errors(replies: Sequence[Reply], block_ids: Sequence[str]) -> dict[str, str]:
+    """The modal's inline errors for a submission, or {} when the record was saved.
+
+    When the turn did not save (e.g. the person is rate limited) its message is shown on the
+    form too, so nothing typed is lost.
+    """
+    for reply in replies:
+        if reply.kind == ReplyKind.FORM and reply.form is not None and reply.form.errors:
+            return render.modal_errors(reply.form, block_ids)
+    if any(r.kind == ReplyKind.SUMMARY for r in replies) or not replies or not block_ids:
+        return {}
+    message = " ".join(r.text for r in replies if r.text) or FORM_KEPT
+    return {block_ids[0]: render.clip(message, 2000)}
+
+
+def _json_object(raw: object) -> dict[str, Any]:
+    with contextlib.suppress(TypeError, ValueError):
+        data = json.loads(str(raw or ""))
+        if isinstance(data, dict):
+            return data
+    return {}

@@ -1,0 +1,266 @@
+"""The Slack outbox sender: decision records, escalations, claims and alerts.
+
+Every post carries message metadata naming its delivery, so a retry after a crash between
+"posted" and "marked delivered" finds the earlier post in the channel history instead of
+posting twice. Any exception leaves the delivery pending for the Deliverer to try again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.slack import render
+from bot.channels.slack.api import api_error, is_transient, retry_after_seconds, status_of
+from bot.core.conversation import answer_labels
+from bot.dialogs.record import summary_lines
+from bot.records.deliver import RetryAfter
+from bot.records.store import Delivery
+from bot.service import Bot
+from bot.settings import Settings
+
+log = logging.getLogger("canishare.slack")
+EVENT_TYPE: Final = "canishare_delivery"
+HISTORY_LIMIT: Final = 200  # one page of recent history is searched for an earlier post
+HISTORY_MARGIN_SECONDS: Final = 300.0
+
+
+class SlackDeliveryError(Exception):
+    """Slack did not take the delivery; it stays pending and is tried again later."""
+
+
+class RecordChannelRefused(SlackDeliveryError):
+    """Records must not go to the record channel as it stands (public, archived, unreadable)."""
+
+
+class NotReady(SlackDeliveryError):
+    """Something this delivery depends on has not been delivered yet."""
+
+
+def refused_public_channel(channel: str, name: str) -> str:
+    where = f"{channel} (#{name})" if name else channel
+    return (
+        f"CANISHARE_RECORD_CHANNEL {where} is a public channel: decision records are only "
+        "posted to a private channel. Records are kept safely in the store and will be "
+        "delivered once the channel is private (or the setting names a private channel)."
+    )
+
+
+def refused_unchecked(channel: str, error: str) -> str:
+    return (
+        f"CANISHARE_RECORD_CHANNEL {channel} could not be confirmed private ({error}); "
+        "invite the bot to the private channel. Records are kept safely in the store meanwhile."
+    )
+
+
+def failed(method: str, exc: SlackApiError) -> str:
+    error = api_error(exc)
+    hint = ""
+    if error.startswith(("not_in_channel", "channel_not_found")):
+        hint = " — invite the bot to the channel (/invite @Can I share?)"
+    elif error.startswith(("invalid_auth", "not_authed", "token_revoked", "account_inactive")):
+        hint = " — check SLACK_BOT_TOKEN"
+    return f"Slack {method} failed: {error}{hint}"
+
+
+def delivery_metadata(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "event_type": EVENT_TYPE,
+        "event_payload": {"delivery_id": delivery.id, "record_id": delivery.record_id},
+    }
+
+
+def epoch_of(stamp: str) -> float | None:
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+    except ValueError:
+        return None
+
+
+class SlackSender:
+    """Posts one outbox delivery to Slack and returns "<channel>|<ts>"."""
+
+    def __init__(self, client: AsyncWebClient, bot: Bot, settings: Settings) -> None:
+        self.client = client
+        self.bot = bot
+        self.settings = settings
+
+    async def deliver(self, delivery: Delivery) -> str:
+        try:
+            return await self._deliver(delivery)
+        except SlackApiError as exc:
+            if status_of(exc) == 429:
+                headers = getattr(exc.response, "headers", None)
+                raise RetryAfter(retry_after_seconds(headers), "Slack rate limit (429)") from exc
+            method = str(getattr(exc.response, "api_url", "") or "API").rsplit("/", 1)[-1]
+            raise SlackDeliveryError(failed(method, exc)) from exc
+
+    async def _deliver(self, delivery: Delivery) -> str:
+        target = delivery.target.partition(":")[2]
+        record: Mapping[str, Any] = delivery.payload.get("record") or {}
+        if target == "record":
+            return await self._record(delivery, record)
+        if target == "leads":
+            return await self._escalation(delivery, record)
+        if target == "leads_update":
+            return await self._claimed(record)
+        if target == "notify":
+            return await self._notify(delivery, record)
+        if target == "alert":
+            return await self._alert(delivery, record)
+        raise SlackDeliveryError(f"unknown Slack delivery target {delivery.target!r}")
+
+    # ------------------------------------------------------------------ the record channel
+    async def record_channel_problem(self) -> str | None:
+        """Why decision records cannot go to the record channel now, or None when it is private."""
+        channel = self.settings.record_channel
+        if not channel:
+            return "CANISHARE_RECORD_CHANNEL is not set; records are kept in the store"
+        try:
+            info = await self.client.conversations_info(channel=channel)
+        except SlackApiError as exc:
+            if is_transient(exc):
+                raise
+            return refused_unchecked(channel, api_error(exc))
+        found = info.get("channel") or {}
+        if not found.get("is_private"):
+            return refused_public_channel(channel, str(found.get("name", "")))
+        if found.get("is_archived"):
+            return refused_unchecked(channel, "the channel is archived")
+        return None
+
+    async def _record(self, delivery: Delivery, record: Mapping[str, Any]) -> str:
+        problem = await self.record_channel_problem()
+        if problem is not None:
+            raise RecordChannelRefused(problem)
+        conversation = self.bot.conversation
+        lines = summary_lines(record, conversation.rec)
+        answers = self._answers(record.get("answers") or [])
+        text, blocks = render.record_post(record, lines, answers)
+        return await self._post_once(self.settings.record_channel, delivery, text, blocks)
+
+    # ------------------------------------------------------------------ escalations
+    def _answers(self, answers: Sequence[Mapping[str, str]]) -> list[str]:
+        try:
+            return answer_labels(self.bot.conversation.words, answers)
+        except (KeyError, TypeError):  # an answer from an older flow: show the ids
+            return [f"{a.get('q', '')} — {a.get('a', '')}" for a in answers]
+
+    def _card(self, escalation: Mapping[str, Any], claimed_by: str = "") -> tuple[str, list[Any]]:
+        say = self.bot.conversation.say
+        outcome = str(escalation.get("outcome") or "")
+        try:
+            outcome_title = (
+                str(self.bot.conversation.words.outcome(outcome)["title"]) if outcome else ""
+            )
+        except KeyError:
+            outcome_title = outcome
+        return render.escalation_card(
+            escalation,
+            title=say.escalation("card_title"),
+            answers=self._answers(escalation.get("answers") or []),
+            outcome_title=outcome_title,
+            claim_label=say.escalation("claim_label"),
+            claimed_line=say.escalation("claimed_by", lead=claimed_by) if claimed_by else "",
+        )
+
+    def _leads_channel(self) -> str:
+        if not self.settings.leads_channel:
+            raise SlackDeliveryError(
+                "CANISHARE_LEADS_CHANNEL is not set; escalations are kept in the store"
+            )
+        return self.settings.leads_channel
+
+    async def _escalation(self, delivery: Delivery, escalation: Mapping[str, Any]) -> str:
+        text, blocks = self._card(escalation)
+        return await self._post_once(self._leads_channel(), delivery, text, blocks)
+
+    async def _claimed(self, claim: Mapping[str, Any]) -> str:
+        """Update the escalation card so every lead sees who has taken it."""
+        escalation_id = str(claim.get("escalation_id", ""))
+        card = [
+            d
+            for d in await self.bot.store.deliveries(record_id=escalation_id)
+            if d.target == "slack:leads"
+        ]
+        if not card:
+            return "none"  # the escalation was never posted in Slack: nothing to update
+        if card[0].status != "delivered" or not card[0].external_ref:
+            raise NotReady(
+                f"escalation {escalation_id} is not posted yet; the card is updated after"
+            )
+        channel, _, ts = card[0].external_ref.partition("|")
+        escalation = claim.get("escalation") or {}
+        text, blocks = self._card(escalation, claimed_by=str(claim.get("lead_name") or ""))
+        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        return card[0].external_ref
+
+    async def _notify(self, delivery: Delivery, claim: Mapping[str, Any]) -> str:
+        """Tell the practitioner, in their DM with the bot, who is taking their request."""
+        practitioner = str((claim.get("escalation") or {}).get("practitioner", ""))
+        if not practitioner:
+            return "none"
+        opened = await self.client.conversations_open(users=practitioner)
+        channel = str(opened["channel"]["id"])
+        text, blocks = render.notice(str(claim.get("message", "")))
+        return await self._post_once(channel, delivery, text, blocks)
+
+    async def _alert(self, delivery: Delivery, alert: Mapping[str, Any]) -> str:
+        if not self.settings.leads_channel:
+            log.error("undelivered records alert (no leads channel set): %s", alert.get("text", ""))
+            return "logged"
+        items = [str(i) for i in alert.get("items") or []]
+        text, blocks = render.alert_post(str(alert.get("text", "")), items)
+        return await self._post_once(self.settings.leads_channel, delivery, text, blocks)
+
+    # ------------------------------------------------------------------ posting exactly once
+    async def _post_once(
+        self, channel: str, delivery: Delivery, text: str, blocks: list[Any]
+    ) -> str:
+        ts = await self._earlier_post(channel, delivery) if delivery.attempts > 1 else None
+        if ts is None:
+            posted = await self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                metadata=delivery_metadata(delivery),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            channel, ts = str(posted.get("channel") or channel), str(posted["ts"])
+        return f"{channel}|{ts}"
+
+    async def _earlier_post(self, channel: str, delivery: Delivery) -> str | None:
+        """The ts of a post an earlier attempt made for this delivery, if there is one."""
+        since = epoch_of(delivery.created_at)
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "limit": HISTORY_LIMIT,
+            "include_all_metadata": True,
+        }
+        if since is not None:
+            kwargs["oldest"] = f"{since - HISTORY_MARGIN_SECONDS:.6f}"
+        try:
+            history = await self.client.conversations_history(**kwargs)
+        except SlackApiError as exc:
+            if is_transient(exc):
+                raise
+            log.warning(
+                "cannot read the history of %s to check delivery %s was not posted already "
+                "(%s); posting it",
+                channel,
+                delivery.id,
+                api_error(exc),
+            )
+            return None
+        for message in history.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == EVENT_TYPE and payload.get("delivery_id") == delivery.id:
+                return str(message["ts"])
+        return None

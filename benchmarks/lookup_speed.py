@@ -36,7 +36,9 @@ def time_lookups(ask, questions: list[str], rounds: int) -> tuple[float, float]:
 def synthetic_index(kb, size: int, seed: int = 7) -> SearchIndex:  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
     vocab = sorted({w for e in kb.entries.values() for p in e.phrasings for w in words(p)})
-    docs = [Doc(e.id, (e.title, *e.phrasings)) for e in kb.entries.values() if e.kind != "emergency"]
+    docs = [
+        Doc(e.id, (e.title, *e.phrasings)) for e in kb.entries.values() if e.kind != "emergency"
+    ]
     for i in range(size - len(docs)):
         phrasings = tuple(" ".join(rng.choices(vocab, k=rng.randint(5, 12))) for _ in range(8))
         docs.append(Doc(f"topic.synthetic-{i}", phrasings))
@@ -52,7 +54,9 @@ def main() -> dict[str, str]:
     questions = [i["text"] for i in yaml.safe_load(EVAL.read_text())["items"]]
     results = {"load knowledge base and build index": f"{load_ms:.0f} ms"}
     p50, p99 = time_lookups(knowledge.ask, questions, rounds=20)
-    results[f"lookup, real base ({len(kb.entries)} entries)"] = f"p50 {p50:.3f} ms, p99 {p99:.3f} ms"
+    results[f"lookup, real base ({len(kb.entries)} entries)"] = (
+        f"p50 {p50:.3f} ms, p99 {p99:.3f} ms"
+    )
     for size in (1_000, 10_000):
         t = time.perf_counter()
         index = synthetic_index(kb, size)

@@ -83,7 +83,9 @@ def notes() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("only", nargs="*", help=f"benchmarks to run (default all): {list(SECTIONS)}")
+    parser.add_argument(
+        "only", nargs="*", help=f"benchmarks to run (default all): {list(SECTIONS)}"
+    )
     args = parser.parse_args(argv)
     chosen = args.only or [n for n in SECTIONS if (ROOT / "benchmarks" / f"{n}.py").exists()]
     old = previous()

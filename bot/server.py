@@ -64,6 +64,7 @@ async def build_server(settings: Settings, bot: Bot | None = None) -> web.Applic
         {},
         bot.clock,
         alert_after=timedelta(minutes=settings.undelivered_alert_minutes),
+        lease_seconds=settings.delivery_lease_seconds,
     )
     channels = build_channels(bot, settings, deliverer)
     for channel in channels:
@@ -111,7 +112,9 @@ async def sweep(bot: Bot, settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if settings.slack_app_token:
         from bot.channels.slack.socket import run_socket_mode
 

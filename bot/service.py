@@ -159,6 +159,12 @@ class Bot:
         if not claim.won:
             return ClaimResult(False, name, esc, say.escalation("already_claimed", lead=name))
         platform = platform_of(str(esc.get("channel", ""))) or "slack"
+        message = say.escalation(
+            "claimed",
+            lead=name,
+            escalation_id=escalation_id,
+            case_reference=esc.get("case_reference", ""),
+        )
         body = {
             "id": new_id("C"),
             "created_at": now.isoformat(),
@@ -166,15 +172,10 @@ class Bot:
             "lead": lead,
             "lead_name": name,
             "escalation": esc,
-            "message": say.escalation(
-                "claimed",
-                lead=name,
-                escalation_id=escalation_id,
-                case_reference=esc.get("case_reference", ""),
-            ),
+            "message": message,
         }
         targets = [t.replace(":leads", ":leads_update") for t in self.leads_targets(platform)]
         if platform_of(str(esc.get("channel", ""))):
             targets.append(f"{platform}:notify")
         await self.store.append([NewRecord("claim", body, tuple(targets))], now=now)
-        return ClaimResult(True, name, esc, body["message"])
+        return ClaimResult(True, name, esc, message)

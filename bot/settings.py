@@ -30,6 +30,7 @@ class Settings:
     retention_days: int = 2555  # about 7 years, a common safeguarding records schedule
     undelivered_alert_minutes: int = 60
     rate_limit_per_minute: int = 30
+    delivery_lease_seconds: float = 60.0
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -124,6 +125,9 @@ def load_settings(
             number("CANISHARE_UNDELIVERED_ALERT_MINUTES", 60, low=1, high=10080)
         ),
         rate_limit_per_minute=int(number("CANISHARE_RATE_LIMIT", 30, low=1, high=10000)),
+        delivery_lease_seconds=number(
+            "CANISHARE_DELIVERY_LEASE_SECONDS", 60.0, low=1, high=3600, whole=False
+        ),
         slack_bot_token=text("SLACK_BOT_TOKEN"),
         slack_signing_secret=text("SLACK_SIGNING_SECRET"),
         slack_app_token=text("SLACK_APP_TOKEN"),
@@ -158,9 +162,13 @@ def _check_platforms(s: Settings) -> None:
         ("CANISHARE_LEADS_CHANNEL", s.leads_channel),
     ):
         if value and not _SLACK_CHANNEL.match(value):
-            raise SettingsError(f"{name} must be a Slack channel id like C0123456789 (got {value!r})")
+            raise SettingsError(
+                f"{name} must be a Slack channel id like C0123456789 (got {value!r})"
+            )
     if s.ms_app_id and not s.ms_app_password:
-        raise SettingsError("MicrosoftAppPassword is missing: it is needed when MicrosoftAppId is set")
+        raise SettingsError(
+            "MicrosoftAppPassword is missing: it is needed when MicrosoftAppId is set"
+        )
     if s.ms_app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
         raise SettingsError(
             "MicrosoftAppType must be MultiTenant, SingleTenant or UserAssignedMSI "

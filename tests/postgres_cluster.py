@@ -87,8 +87,21 @@ def postgres_cluster() -> Iterator[str]:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     subprocess.run(
-        _as_postgres_user([pg_ctl, "-D", str(data), "-o", options, "-w", "-t", "60", "start",
-                           "-l", str(data / "server.log")]),
+        _as_postgres_user(
+            [
+                pg_ctl,
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+                "-l",
+                str(data / "server.log"),
+            ]
+        ),
         check=True,
         capture_output=True,
         timeout=120,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -93,7 +94,9 @@ class KnowledgeBase:
 
     def contact_lines(self, keys: Iterable[str]) -> tuple[str, ...]:
         return tuple(
-            f"{self.contacts[k].label}: {self.contacts[k].detail}" for k in keys if k in self.contacts
+            f"{self.contacts[k].label}: {self.contacts[k].detail}"
+            for k in keys
+            if k in self.contacts
         )
 
 
@@ -136,10 +139,8 @@ def _review_date(raw: Mapping[str, Any], file: str, entry: str) -> date:
     if value is None:
         raise KnowledgeError(file, entry, "missing field 'last_reviewed'")
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = date.fromisoformat(value)
-        except ValueError:
-            pass
     if not isinstance(value, date):
         raise KnowledgeError(
             file, entry, f"'last_reviewed' must be a date written YYYY-MM-DD (got {value!r})"
@@ -361,8 +362,8 @@ def _build(
         organisation=organisation,
         version="kb-" + digest.hexdigest()[:10],
     )
-    for exc in validate_words(kb):
-        fail(exc)
+    for problem in validate_words(kb):
+        fail(problem)
     return kb
 
 

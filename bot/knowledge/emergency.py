@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -17,9 +18,12 @@ class EmergencyCheck:
     """True for a message whose wording signals immediate danger."""
 
     def __init__(
-        self, patterns: list[str], immediacy: list[str] = (), danger: list[str] = ()  # type: ignore[assignment]
+        self,
+        patterns: Sequence[str],
+        immediacy: Sequence[str] = (),
+        danger: Sequence[str] = (),
     ) -> None:
-        self.patterns = patterns
+        self.patterns = list(patterns)
         self._any = re.compile("|".join(f"(?:{p})" for p in patterns))
         self._now = _words(immediacy)
         self._danger = _words(danger)
@@ -34,7 +38,8 @@ class EmergencyCheck:
             try:
                 re.compile(p)
             except (re.error, TypeError) as exc:
-                raise KnowledgeError(str(path.name), str(p), f"is not a valid pattern ({exc})")
+                problem = f"is not a valid pattern ({exc})"
+                raise KnowledgeError(str(path.name), str(p), problem) from exc
         lists = {k: raw.get(k, []) for k in ("immediacy", "danger")}
         for name, items in lists.items():
             if not isinstance(items, list):
@@ -51,13 +56,18 @@ class EmergencyCheck:
             seen.add(folded)
             if self._any.search(folded):
                 return True
-            if self._now is not None and self._danger is not None:
-                if self._now.search(folded) and self._danger.search(folded):
-                    return True
+            if self._both(folded):
+                return True
         return False
 
+    def _both(self, folded: str) -> bool:
+        """A word of immediacy and a word of danger in the same message."""
+        if self._now is None or self._danger is None:
+            return False
+        return bool(self._now.search(folded) and self._danger.search(folded))
 
-def _words(patterns: list[str]) -> re.Pattern[str] | None:
+
+def _words(patterns: Sequence[str]) -> re.Pattern[str] | None:
     if not patterns:
         return None
     return re.compile(r"\b(?:" + "|".join(f"(?:{p})" for p in patterns) + r")\b")

@@ -48,9 +48,9 @@ class Knowledge:
         if top.score < MIN_CONFIDENCE or _raw(outside) >= OUT_OF_SCOPE_MARGIN * _raw(top.score):
             return Lookup("none", None, top.score, tuple(in_scope[:MAX_ALTERNATIVES]))
         entry = self.kb.entries[top.id]
-        others = tuple(
-            m for m in in_scope[1:] if m.score >= top.score * ALTERNATIVE_MARGIN
-        )[:MAX_ALTERNATIVES]
+        others = tuple(m for m in in_scope[1:] if m.score >= top.score * ALTERNATIVE_MARGIN)[
+            :MAX_ALTERNATIVES
+        ]
         return Lookup(entry.kind, entry, top.score, others)
 
 

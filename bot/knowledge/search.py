@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from operator import itemgetter
 
 from bot.knowledge.base import Entry, KnowledgeBase
@@ -136,7 +137,6 @@ class _Bm25:
         return acc
 
 
-
 class SearchIndex:
     """Ranks ids for a question. Build once at start-up; `lookup` is pure and fast."""
 
@@ -158,7 +158,9 @@ class SearchIndex:
         self.speller = SpellFixer(raw_vocab)
         self.ids = [d.id for d in docs]
         self._out_of_scope = self.ids.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.ids else None
-        self.bm25 = _Bm25([[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs])
+        self.bm25 = _Bm25(
+            [[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs]
+        )
 
     @classmethod
     def from_knowledge(cls, kb: KnowledgeBase) -> SearchIndex:
@@ -173,7 +175,7 @@ class SearchIndex:
         if fix:
             tokens = [self.speller.fix(t) for t in tokens]
         unigrams = content_terms(replace_phrases(tokens, self.phrases))
-        return unigrams + [f"{a}_{b}" for a, b in zip(unigrams, unigrams[1:], strict=False)]
+        return unigrams + [f"{a}_{b}" for a, b in pairwise(unigrams)]
 
     def query_terms(self, text: str) -> dict[str, float]:
         terms: dict[str, float] = {}

@@ -104,7 +104,7 @@ def validate_words(kb: KnowledgeBase) -> list[KnowledgeError]:
                 problems.append(KnowledgeError(file, ".".join(path), "missing"))
                 return None
             node = node[key]
-        if not isinstance(node, kind) or (kind is str and not node.strip()):
+        if not isinstance(node, kind) or (isinstance(node, str) and not node.strip()):
             file = files.get(section, f"bot/knowledge/dialog/{section}.yaml")
             problems.append(KnowledgeError(file, ".".join(path), f"must be {kind.__name__}"))
             return None

@@ -9,10 +9,11 @@ one has been stuck longer than the configured time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import random
 import socket
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -53,7 +54,11 @@ class Deliverer:
         *,
         alert_after: timedelta = timedelta(hours=1),
         worker: str | None = None,
+        lease_seconds: float = 60.0,
+        batch: int = 5,
     ) -> None:
+        self.lease_seconds = lease_seconds
+        self.batch = batch
         self.store = store
         self.senders = dict(senders)
         self.clock = clock
@@ -67,7 +72,10 @@ class Deliverer:
 
     async def run_once(self) -> int:
         """Try every due delivery once; return how many were delivered."""
-        due = await self.store.claim_due(self.worker, now=self.clock())
+        # a small batch under a lease: a crashed worker's rows come back after the lease ends
+        due = await self.store.claim_due(
+            self.worker, now=self.clock(), limit=self.batch, lease=self.lease_seconds
+        )
         delivered = 0
         for delivery in due:
             platform = delivery.target.split(":", 1)[0]
@@ -131,11 +139,10 @@ class Deliverer:
     async def run_forever(self, poll_seconds: float = 2.0) -> None:
         while True:
             try:
-                await self.run_once()
+                if await self.run_once() >= self.batch:
+                    continue  # a full batch went out: more may be waiting
             except Exception:
                 log.exception("deliverer pass failed; will try again")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()

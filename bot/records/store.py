@@ -63,7 +63,9 @@ def canonical(body: Mapping[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(seq: int, prev_hash: str, kind: str, record_id: str, created_at: str, body: str) -> str:
+def chain_hash(
+    seq: int, prev_hash: str, kind: str, record_id: str, created_at: str, body: str
+) -> str:
     material = f"{seq}|{prev_hash}|{kind}|{record_id}|{created_at}|{body}"
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
@@ -471,9 +473,11 @@ class Store:
     async def purge_idle(self, *, before: datetime) -> int:
         """Delete dialog state untouched since `before` (partial answers are not kept)."""
         async with self.db.transaction() as tx:
-            return await tx.execute(
+            states = await tx.execute(
                 "DELETE FROM conversations WHERE updated_at < ?", stamp(before)
-            ) + await tx.execute("DELETE FROM processed_events WHERE received_at < ?", stamp(before))
+            )
+            await tx.execute("DELETE FROM processed_events WHERE received_at < ?", stamp(before))
+        return int(states)
 
     async def purge_records(self, *, before: datetime, now: datetime, purge_id: str) -> int:
         """Delete delivered records older than `before`, and record the purge in the log."""
@@ -528,4 +532,3 @@ def _purge_anchor(rows: Sequence[Row]) -> tuple[int, str] | None:
 
 class _Conflict(Exception):
     """Raised inside a transaction to roll it back when the state version moved on."""
-

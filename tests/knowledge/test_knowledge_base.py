@@ -13,16 +13,39 @@ import yaml
 from bot.knowledge.base import KNOWLEDGE_DIR, KnowledgeError, check_knowledge, load_knowledge
 
 DESIGN = Path(__file__).resolve().parents[3] / "shared" / "design.md"
-REQUIRED_MYTHS = """myth.gdpr-barrier myth.consent-always-needed myth.no-sharing-between-agencies
-myth.confidentiality-prevents-sharing myth.it-systems-barrier myth.agreement-required
-myth.punished-for-sharing myth.all-information-confidential myth.proof-of-harm-required
-myth.someone-else-will-share myth.no-need-to-tell-family myth.gut-instinct
-myth.early-help-consent""".split()
-REQUIRED_TOPICS = """topic.golden-rules topic.lawful-basis topic.special-category-data
-topic.public-interest topic.consent-child topic.consent-adult-capacity
-topic.when-not-to-seek-consent topic.seek-advice topic.record-keeping topic.share-appropriately
-topic.statutory-duty topic.confidential-information topic.anonymised-information
-topic.protect-identities topic.low-level-concerns topic.informing-the-person""".split()
+REQUIRED_MYTHS = [
+    "myth.gdpr-barrier",
+    "myth.consent-always-needed",
+    "myth.no-sharing-between-agencies",
+    "myth.confidentiality-prevents-sharing",
+    "myth.it-systems-barrier",
+    "myth.agreement-required",
+    "myth.punished-for-sharing",
+    "myth.all-information-confidential",
+    "myth.proof-of-harm-required",
+    "myth.someone-else-will-share",
+    "myth.no-need-to-tell-family",
+    "myth.gut-instinct",
+    "myth.early-help-consent",
+]
+REQUIRED_TOPICS = [
+    "topic.golden-rules",
+    "topic.lawful-basis",
+    "topic.special-category-data",
+    "topic.public-interest",
+    "topic.consent-child",
+    "topic.consent-adult-capacity",
+    "topic.when-not-to-seek-consent",
+    "topic.seek-advice",
+    "topic.record-keeping",
+    "topic.share-appropriately",
+    "topic.statutory-duty",
+    "topic.confidential-information",
+    "topic.anonymised-information",
+    "topic.protect-identities",
+    "topic.low-level-concerns",
+    "topic.informing-the-person",
+]
 
 
 @pytest.fixture(scope="module")

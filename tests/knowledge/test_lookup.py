@@ -74,7 +74,9 @@ def test_emergency_wording_always_wins(knowledge: Knowledge, question: str) -> N
         "",
     ],
 )
-def test_questions_outside_safeguarding_sharing_get_none(knowledge: Knowledge, question: str) -> None:
+def test_questions_outside_safeguarding_sharing_get_none(
+    knowledge: Knowledge, question: str
+) -> None:
     result = knowledge.ask(question)
 
     assert result.kind == "none"
@@ -117,7 +119,14 @@ def test_ask_json_follows_the_contract() -> None:
     out = json.loads(done.stdout)
     assert done.returncode == 0
     assert set(out) == {
-        "kind", "id", "title", "verdict", "answer", "sources", "score", "alternatives"
+        "kind",
+        "id",
+        "title",
+        "verdict",
+        "answer",
+        "sources",
+        "score",
+        "alternatives",
     }
     assert out["kind"] == "myth" and out["id"] == "myth.gdpr-barrier"
     assert out["verdict"] is False

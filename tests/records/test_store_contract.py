@@ -13,7 +13,12 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def decision(record_id: str, *, at: datetime = NOW, targets: tuple[str, ...] = ("slack:record",)):  # type: ignore[no-untyped-def]
-    body = {"id": record_id, "created_at": at.isoformat(), "outcome": "share", "case_reference": "CP-1"}
+    body = {
+        "id": record_id,
+        "created_at": at.isoformat(),
+        "outcome": "share",
+        "case_reference": "CP-1",
+    }
     return NewRecord("decision", body, targets)
 
 
@@ -51,7 +56,9 @@ async def test_two_first_turns_at_once_only_one_wins(store: Store) -> None:
 async def test_a_repeated_event_is_a_duplicate_and_changes_nothing(store: Store) -> None:
     await store.commit_turn("c1", '{"s":1}', 0, now=NOW, event_id="Ev1")
 
-    again = await store.commit_turn("c1", '{"s":2}', 1, now=NOW, event_id="Ev1", records=[decision("R-2")])
+    again = await store.commit_turn(
+        "c1", '{"s":2}', 1, now=NOW, event_id="Ev1", records=[decision("R-2")]
+    )
 
     assert again.status == "duplicate"
     assert await store.event_seen("Ev1")
@@ -85,7 +92,9 @@ async def test_an_expired_lease_is_picked_up_by_another_worker(store: Store) -> 
     assert [d.id for d in taken] == ["R-1:slack:record"]
 
 
-async def test_concurrent_workers_never_lease_the_same_delivery(store_url: str, store: Store) -> None:
+async def test_concurrent_workers_never_lease_the_same_delivery(
+    store_url: str, store: Store
+) -> None:
     await store.append([decision(f"R-{i}") for i in range(30)], now=NOW)
     others = [Store(await open_db(store_url)) for _ in range(3)]
     try:
@@ -165,8 +174,14 @@ async def test_idle_dialog_state_is_purged(store: Store) -> None:
 
 
 async def test_the_first_lead_to_claim_wins(store: Store) -> None:
-    esc = {"id": "E-1", "created_at": NOW.isoformat(), "case_reference": "CP-7",
-           "practitioner": "U1", "channel": "slack", "conversation": "slack:T:U1"}
+    esc = {
+        "id": "E-1",
+        "created_at": NOW.isoformat(),
+        "case_reference": "CP-7",
+        "practitioner": "U1",
+        "channel": "slack",
+        "conversation": "slack:T:U1",
+    }
     await store.append([NewRecord("escalation", esc, ("slack:leads",), escalation=True)], now=NOW)
 
     first = await store.claim_escalation("E-1", "L1", "Lead One", now=NOW)

@@ -151,6 +151,7 @@ class _Driver:
         spec = ALL_QUESTIONS[qid]
         if qid not in self.facts:
             if spec.optional:
+                self.run.answers.append({"q": qid, "a": SKIP})
                 return await self.send(choice=(qid, SKIP))
             raise DecideError(
                 f"facts: no answer for question '{qid}' "

@@ -45,7 +45,10 @@ from bot.knowledge.words import Words
 
 FLOW_VERSION = "flow-2026.11"
 MAX_MESSAGE = 4000
-MID_DIALOG_MIN_SCORE = 0.4  # a question asked mid-dialog is answered only when clearly matched
+MID_DIALOG_MIN_SCORE = 0.4
+# While a record or a request for advice is being written, only these words act as commands;
+# anything else ("share", "decision", "go") is what the person wants written down.
+COMMANDS_WHILE_WRITING = frozenset({"back", "restart", "help", "why", "stop"})  # a question asked mid-dialog is answered only when clearly matched
 
 
 def new_id(prefix: str) -> str:
@@ -151,7 +154,8 @@ class Conversation:
         return self._unknown_click(state)
 
     def _unknown_click(self, state: DialogState) -> Turn:
-        return Turn(state, [self.say.info("reask"), *self._current(state)])
+        current = self._current(state) if state.in_dialog else self.say.menu()
+        return Turn(state, [self.say.info("reask"), *current])
 
     def _clicked_answer(self, state: DialogState, q: str, a: str) -> Turn:
         spec = ALL_QUESTIONS[q]
@@ -163,7 +167,7 @@ class Conversation:
         if q in answered:  # an earlier button: change that answer and carry on from there
             keep = state.answers[: answered.index(q)]
             return self._answer(self._reset_outcome(state.with_(answers=keep)), q, a)
-        return Turn(state, [self.say.info("reask"), *self._current(state)])
+        return self._unknown_click(state)
 
     def _menu(self, state: DialogState, inbound: Inbound, a: str) -> Turn:
         if a == "start":
@@ -199,7 +203,8 @@ class Conversation:
 
     def _typed(self, state: DialogState, inbound: Inbound, text: str) -> Turn:
         command = self.parser.command(text)
-        if command is not None and not (state.step.startswith("rec:") and command == "record"):
+        writing = state.step.startswith(("rec:", "esc:"))
+        if command is not None and not (writing and command not in COMMANDS_WHILE_WRITING):
             return self._command(state, inbound, command)
         kinds = self.pii.find(text, inbound.now.date())
         if state.step.startswith(("rec:", "esc:")):

@@ -207,3 +207,13 @@ def test_an_idle_restart_can_begin_a_new_decision_in_the_same_message(chat: Chat
     assert "started afresh" in said.replies[0].text
     assert said.question == "immediate_danger"
     assert chat.state.answers == ()
+
+
+def test_a_stale_button_after_an_idle_restart_offers_the_menu(chat: Chat) -> None:
+    chat.start()
+    chat.later(hours=30)
+
+    said = chat.click("legal_duty", "no")
+
+    assert "started afresh" in said.text
+    assert {c.a for c in said.choices} >= {"start"}

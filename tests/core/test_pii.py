@@ -101,3 +101,12 @@ def test_first_names_come_from_the_knowledge_base_list() -> None:
 )
 def test_the_nhs_number_check_digit_is_verified(digits: str, valid: bool) -> None:
     assert _nhs_checksum_ok(digits) is valid
+
+
+@pytest.mark.parametrize(
+    "text", ["max two hours a week", "meeting at Ivy House", "Jade Court family centre"]
+)
+def test_ordinary_words_that_are_also_names_are_not_flagged(
+    pii: PersonalDetails, text: str
+) -> None:
+    assert pii.find(text, TODAY) == []

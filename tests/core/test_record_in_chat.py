@@ -428,3 +428,27 @@ def test_an_old_which_part_button_cannot_save_a_record_with_fields_missing(chat:
     [record] = saved.saved
     assert all(record[f] for f in SHARED_FIELDS), record
     assert record["what"] == "Attendance records for this term"
+
+
+@pytest.mark.parametrize("typed", ["share", "decision", "go", "concern", "record"])
+def test_a_record_field_that_reads_like_a_command_is_written_down_not_obeyed(
+    chat: Chat, typed: str
+) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+
+    said = chat.send(typed)
+
+    assert said.question == "with_whom"
+    assert not said.outcomes
+
+
+def test_stop_still_works_while_writing_a_record(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+
+    said = chat.send("stop")
+
+    assert "nothing was recorded" in said.text
+    assert said.question is None

@@ -45,10 +45,10 @@ from bot.knowledge.words import Words
 
 FLOW_VERSION = "flow-2026.11"
 MAX_MESSAGE = 4000
-MID_DIALOG_MIN_SCORE = 0.4
+MID_DIALOG_MIN_SCORE = 0.6  # a question asked mid-dialog is answered only when clearly matched
 # While a record or a request for advice is being written, only these words act as commands;
 # anything else ("share", "decision", "go") is what the person wants written down.
-COMMANDS_WHILE_WRITING = frozenset({"back", "restart", "help", "why", "stop"})  # a question asked mid-dialog is answered only when clearly matched
+COMMANDS_WHILE_WRITING = frozenset({"back", "restart", "help", "why", "stop"})
 
 
 def new_id(prefix: str) -> str:

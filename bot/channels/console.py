@@ -34,7 +34,7 @@ def render(reply: Reply, *, numbered: bool = True) -> str:
     for i, choice in enumerate(reply.choices, 1):
         lines.append(f"  [{i}] {choice.label}" if numbered else f"  - {choice.label}")
     if reply.sources:
-        lines.append("  Sources: " + "; ".join(s.cite() for s in reply.sources))
+        lines.append("  Sources: " + "; ".join(s.cite(short=True) for s in reply.sources))
     return "\n".join(lines)
 
 

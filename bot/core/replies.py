@@ -48,9 +48,11 @@ class Source:
 
     title: str
     section: str
+    short: str = ""  # the document's short name, for chat where space is tight
 
-    def cite(self) -> str:
-        return f"{self.title} — {self.section}" if self.section else self.title
+    def cite(self, *, short: bool = False) -> str:
+        name = self.short if short and self.short else self.title
+        return f"{name} — {self.section}" if self.section else name
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,7 +168,7 @@ def _sources(
         section = item.get("section", "")
         if not isinstance(section, str) or not section.strip():
             raise KnowledgeError(file, entry, f"source '{doc.id}' needs a 'section'")
-        out.append(Source(doc.title, section.strip()))
+        out.append(Source(doc.title, section.strip(), doc.short))
     return tuple(out)
 
 

@@ -85,7 +85,7 @@ class Words:
 
     def source(self, raw: Mapping[str, str]) -> Source:
         doc = self.kb.sources[raw["doc"]]
-        return Source(doc.title, raw["section"])
+        return Source(doc.title, raw["section"], doc.short)
 
 
 def validate_words(kb: KnowledgeBase) -> list[KnowledgeError]:

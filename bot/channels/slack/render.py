@@ -92,7 +92,7 @@ def bullet_text(items: Iterable[str]) -> str:
 
 
 def sources_block(sources: Sequence[Source]) -> list[Block]:
-    cited = [escape(s.cite()) for s in sources if s.title]
+    cited = [escape(s.cite(short=True)) for s in sources if s.title]
     if not cited:
         return []
     label = "Source" if len(cited) == 1 else "Sources"

@@ -6,8 +6,11 @@ and commits the new state with any records and their deliveries in one transacti
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import random
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +24,7 @@ from bot.records.store import NewRecord, Store
 from bot.settings import Settings
 
 log = logging.getLogger("canishare")
-MAX_CONFLICT_RETRIES = 3
+MAX_CONFLICT_RETRIES = 10  # another replica changed the conversation meanwhile: run it again
 RATE_LIMITED_CHANNELS = frozenset({"slack", "teams"})  # the console and decide are local
 
 
@@ -44,6 +47,27 @@ class ClaimResult:
     message: str
 
 
+class KeyedLocks:
+    """One asyncio lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
 def platform_of(channel: str) -> str:
     return channel if channel in ("slack", "teams") else ""
 
@@ -63,6 +87,7 @@ class Bot:
         self.settings = settings
         self.clock = clock
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self._locks = KeyedLocks()
 
     # ------------------------------------------------------------------ targets
     def record_targets(self, channel: str) -> tuple[str, ...]:
@@ -97,7 +122,15 @@ class Bot:
         if inbound.channel in RATE_LIMITED_CHANNELS and not self.limiter.allow(inbound.user):
             text = self.conversation.words.text("rate_limited")
             return Handled([Reply(kind=ReplyKind.INFO, text=text)])
-        for _ in range(MAX_CONFLICT_RETRIES):
+        # Turns of one conversation queue up in this process; across replicas the store's
+        # version check decides, and the loser runs its turn again on the new state.
+        async with self._locks.hold(inbound.conversation):
+            return await self._run_turn(inbound, event_id)
+
+    async def _run_turn(self, inbound: Inbound, event_id: str | None) -> Handled:
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            if attempt:
+                await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
             raw, version = await self.store.load_state(inbound.conversation)
             turn = self.conversation.step(DialogState.from_json(raw), inbound)
             records = [self._new_record(e, inbound.channel) for e in turn.effects]

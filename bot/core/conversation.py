@@ -301,6 +301,8 @@ class Conversation:
             return Turn(state, [self.say.help(), *self._current(state)])
         if command == "menu":
             return Turn(state, self.say.menu())
+        if command == "myths":
+            return self._answer_then_resume(state, self.say.myths())
         if command == "why":
             if state.step.startswith("q:"):
                 return Turn(state, [self.say.why(state.step[2:]), *self._current(state)])

@@ -47,7 +47,18 @@ REQUIRED_MESSAGES = (
     "rate_limited",
     "too_long",
 )
-COMMANDS = ("back", "restart", "help", "why", "stop", "menu", "escalate", "record", "start")
+COMMANDS = (
+    "back",
+    "restart",
+    "help",
+    "why",
+    "stop",
+    "menu",
+    "escalate",
+    "record",
+    "start",
+    "myths",
+)
 
 
 class Words:

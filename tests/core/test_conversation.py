@@ -459,3 +459,9 @@ def test_a_message_too_long_to_read_is_refused_politely(chat: Chat) -> None:
 
     assert "too long" in said.text
     assert chat.state.step == "q:immediate_danger"
+
+
+def test_typing_myths_lists_the_common_myths_as_buttons(chat: Chat) -> None:
+    said = chat.send("myths")
+
+    assert "myth.consent-always-needed" in {c.a for c in said.choices}

@@ -241,6 +241,8 @@ def escalation_card(
         facts.append(f"Case reference: {escalation['case_reference']}")
     if outcome_title:
         facts.append(f"Guidance so far: {outcome_title}")
+    if escalation.get("practitioner_name"):
+        facts.append(f"From: {escalation['practitioner_name']} (the colleague asking)")
     body: list[Element] = [container([title_block(title)], "accent"), fact_set(facts)]
     if escalation.get("question"):
         body += [

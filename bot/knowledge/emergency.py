@@ -24,7 +24,9 @@ class EmergencyCheck:
         danger: Sequence[str] = (),
     ) -> None:
         self.patterns = list(patterns)
-        self._any = re.compile("|".join(f"(?:{p})" for p in patterns))
+        # separately compiled patterns beat one big alternation here (fewer failed branches
+        # tried at every position of the message)
+        self._each = tuple(re.compile(p) for p in patterns)
         self._now = _words(immediacy)
         self._danger = _words(danger)
 
@@ -54,7 +56,7 @@ class EmergencyCheck:
             if not folded or folded in seen:
                 continue
             seen.add(folded)
-            if self._any.search(folded):
+            if any(p.search(folded) for p in self._each):
                 return True
             if self._both(folded):
                 return True

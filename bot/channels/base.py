@@ -3,7 +3,8 @@ start-up/shut-down hooks. Channels translate and render; they hold no dialog log
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+import re
+from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -22,3 +23,24 @@ class Channel(Protocol):
     async def startup(self) -> None: ...
 
     async def shutdown(self) -> None: ...
+
+
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(data: object) -> bool:
+    """Whether every string in parsed JSON (keys too) is valid Unicode. JSON can escape a lone
+    surrogate (`"\\ud800"`), which no database, hash or UTF-8 encoder accepts: such a request
+    is malformed. Checked without recursion, so deep nesting cannot exhaust the stack."""
+    pending: list[object] = [data]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, str):
+            if _LONE_SURROGATE.search(node):
+                return False
+        elif isinstance(node, dict):
+            pending.extend(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return True

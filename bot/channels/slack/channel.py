@@ -9,7 +9,6 @@ the record modal, whose validation errors must travel in the acknowledgement its
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -18,10 +17,13 @@ from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
+from bot.channels.base import valid_text
 from bot.channels.slack import render
 from bot.channels.slack.api import api_error, in_turn_client, outbox_client
 from bot.channels.slack.sender import SlackSender
@@ -52,20 +54,79 @@ def shared_key(team: str, channel: str, user: str) -> str:
     return f"slack:{team}:{channel}:{user}"
 
 
+# What bolt itself reads without checking types (its matchers and context extraction): a
+# signed payload that breaks these is refused with a 400 before it reaches bolt.
+_TOP_OBJECTS: Final = frozenset({"event", "view"})  # when present: an object, not even null
+_TOP_LISTS: Final = frozenset({"actions", "authorizations", "response_urls"})  # likewise, a list
+_OBJECT_FIELDS: Final = frozenset({"container", "state", "message", "previous_message", "item"})
+_ID_FIELDS: Final = frozenset({"user", "channel", "team", "enterprise"})  # an id or an object
+_LIST_FIELDS: Final = _TOP_LISTS  # at any depth: null or a list of objects
+_STRING_FIELDS: Final = frozenset({"type", "action_id", "callback_id", "command"})
+
+
+def well_formed(body: object) -> bool:
+    """Whether a payload has the types bolt relies on, at any depth (checked without
+    recursion, so deep nesting cannot exhaust the stack)."""
+    if not isinstance(body, dict):
+        return False
+    if any(k in body and not isinstance(body[k], dict) for k in _TOP_OBJECTS):
+        return False
+    if any(k in body and not isinstance(body[k], list) for k in _TOP_LISTS):
+        return False
+    actions = body.get("actions")
+    if body.get("type") == "block_actions" and not (
+        actions
+        and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+    ):
+        return False
+    view = body.get("view")
+    if body.get("type") in ("view_submission", "view_closed") and not (
+        isinstance(view, dict) and isinstance(view.get("type"), str)
+    ):
+        return False
+    pending: list[object] = [body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        for key, value in node.items():
+            if value is None:
+                continue
+            if key in _OBJECT_FIELDS and not isinstance(value, dict):
+                return False
+            if key in _ID_FIELDS and not isinstance(value, str | dict):
+                return False
+            if key in _LIST_FIELDS and not (
+                isinstance(value, list) and all(isinstance(v, dict) for v in value)
+            ):
+                return False
+            if key in _STRING_FIELDS and not isinstance(value, str):
+                return False
+            pending.append(value)
+    return True
+
+
+def text_at(data: Any, *path: str) -> str:
+    """The string at `path` in nested JSON objects; "" when anything on the way is missing or
+    of another type (a payload is never trusted to have the documented shape)."""
+    for key in path:
+        data = data.get(key) if isinstance(data, Mapping) else None
+    return data if isinstance(data, str) else ""
+
+
 def team_of(body: Mapping[str, Any]) -> str:
-    team = body.get("team")
-    return str(
-        body.get("team_id")
-        or (team.get("id") if isinstance(team, Mapping) else "")
-        or (body.get("user") or {}).get("team_id")
-        or ""
+    return (
+        text_at(body, "team_id") or text_at(body, "team", "id") or text_at(body, "user", "team_id")
     )
 
 
 def user_of(body: Mapping[str, Any]) -> tuple[str, str]:
     """(user id, display name) of the person who clicked or submitted."""
-    user = body.get("user") or {}
-    return str(user.get("id", "")), str(user.get("name") or user.get("username") or "")
+    name = text_at(body, "user", "name") or text_at(body, "user", "username")
+    return text_at(body, "user", "id"), name
 
 
 def typed_text(raw: str) -> str:
@@ -102,6 +163,8 @@ class SlackChannel:
         self._tasks: set[asyncio.Task[None]] = set()
         self._dms: dict[str, str] = {}
         self._home: dict[str, Any] | None = None
+        secret = (settings.slack_signing_secret or "").strip()
+        self._verifier = SignatureVerifier(secret) if secret else None  # only HTTP needs one
         self.app = AsyncApp(
             name="canishare",
             client=self.client,
@@ -169,10 +232,35 @@ class SlackChannel:
 
     # ------------------------------------------------------------------ HTTP
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
-        """POST /slack/events: bolt verifies the signature; a malformed timestamp is a 401 too."""
-        if not is_signed_timestamp(request.headers.get("X-Slack-Request-Timestamp", "")):
+        """POST /slack/events: the signature is checked on the raw body before anything is
+        parsed (a malformed timestamp or a body that is not UTF-8 is a 401 too); a signed body
+        bolt cannot parse is a 400."""
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        try:
+            body = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            body = None
+        if (
+            body is None
+            or self._verifier is None
+            or not is_signed_timestamp(stamp)
+            or not self._verifier.is_valid(body, stamp, signature)
+        ):
             return web.json_response({"error": "invalid request"}, status=401)
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=body, query=request.query_string, headers=dict(request.headers)
+            )
+        except Exception:  # bolt parses (JSON, a form, its payload) as it builds the request
+            bolt_request = None
+        if (
+            bolt_request is None
+            or not well_formed(bolt_request.body)
+            or not valid_text(bolt_request.body)
+        ):
+            return web.json_response({"error": "malformed request"}, status=400)
+        response = await self.app.async_dispatch(bolt_request)
         result: web.StreamResponse = await to_aiohttp_response(response)
         return result
 
@@ -189,15 +277,16 @@ class SlackChannel:
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or event.get("channel_type") != "im":
             return  # edits, deletions, bot posts (ours included): never answered, so no loops
-        user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+        user, channel = text_at(event, "user"), text_at(event, "channel")
         if not user or not channel:
             return
         self._dms[user] = channel
-        inbound = self._inbound(team_of(body), user, text=typed_text(str(event.get("text") or "")))
-        self.spawn(self._turn(inbound, channel, event_id=body.get("event_id")), "message")
+        inbound = self._inbound(team_of(body), user, text=typed_text(text_at(event, "text")))
+        event_id = text_at(body, "event_id") or None
+        self.spawn(self._turn(inbound, channel, event_id=event_id), "message")
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
+        user, channel = text_at(event, "user"), text_at(event, "channel")
         if not user or not channel or event.get("bot_id") or channel.startswith("D"):
             return
         inbound = Inbound(
@@ -205,20 +294,20 @@ class SlackChannel:
             user=user,
             channel="slack",
             now=self.bot.clock(),
-            text=typed_text(str(event.get("text") or "")),
+            text=typed_text(text_at(event, "text")),
             private=False,
         )
         turn = self._turn(
             inbound,
             channel,
-            event_id=body.get("event_id"),
+            event_id=text_at(body, "event_id") or None,
             only_for=user,
-            thread_ts=event.get("thread_ts"),
+            thread_ts=text_at(event, "thread_ts") or None,
         )
         self.spawn(turn, "mention")
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
-        user = str(event.get("user") or "")
+        user = text_at(event, "user")
         if user and event.get("tab", "home") == "home":
             self.spawn(self._publish_home(user), "app home")
 
@@ -227,11 +316,11 @@ class SlackChannel:
         self.spawn(self._start_in_dm(command), "/canishare")
 
     async def _on_myth(self, ack: Any, command: dict[str, Any]) -> None:
-        question = render.unescape(str(command.get("text") or "")).strip()
+        question = render.unescape(text_at(command, "text")).strip()
         if not question:
             await ack(response_type="ephemeral", text=MYTH_USAGE)
             return
-        replies = self._myth(str(command.get("user_id") or ""), question)
+        replies = self._myth(text_at(command, "user_id"), question)
         text, blocks = render.messages(replies)[0]
         await ack(response_type="ephemeral", text=text, blocks=blocks)
 
@@ -250,10 +339,21 @@ class SlackChannel:
         """Validate in the ack (errors stay in the modal); post the saved record afterwards."""
         team = team_of(body)
         user, name = user_of(body)
-        values = render.form_values((view.get("state") or {}).get("values") or {})
-        inbound = self._inbound(team, user, form=values, user_name=name)
+        state = view.get("state")
+        values = state.get("values") if isinstance(state, Mapping) else None
+        inbound = self._inbound(
+            team,
+            user,
+            form=render.form_values(values if isinstance(values, Mapping) else {}),
+            user_name=name,
+        )
         handled = await self.bot.handle(inbound)
-        inputs = [b["block_id"] for b in view.get("blocks") or [] if b.get("type") == "input"]
+        blocks = view.get("blocks")
+        inputs = [
+            text_at(b, "block_id")
+            for b in (blocks if isinstance(blocks, list) else [])
+            if text_at(b, "type") == "input" and text_at(b, "block_id")
+        ]
         errors = form_errors(handled.replies, inputs)
         if errors:
             await ack(response_action="errors", errors=errors)
@@ -261,11 +361,9 @@ class SlackChannel:
         await ack()
         if handled.records:
             self._wake()
-        meta = _json_object(view.get("private_metadata"))
-        channel = (
-            str(meta.get("channel") or "") if meta.get("conversation") == dm_key(team, user) else ""
-        )
-        self.spawn(self._show_in_dm(user, handled.replies, channel), "record form")
+        # The confirmation goes to the DM of whoever submitted, as Slack reports it: never to a
+        # channel named in private_metadata, which a crafted submission could point elsewhere.
+        self.spawn(self._show_in_dm(user, handled.replies), "record form")
 
     # ------------------------------------------------------------------ turns
     def _inbound(self, team: str, user: str, **parts: Any) -> Inbound:
@@ -302,13 +400,13 @@ class SlackChannel:
         )
 
     async def _start_in_dm(self, command: Mapping[str, Any]) -> None:
-        user = str(command.get("user_id") or "")
+        user = text_at(command, "user_id")
         channel = await self.dm_channel(user)
         inbound = self._inbound(
-            str(command.get("team_id") or ""),
+            text_at(command, "team_id"),
             user,
             choice=("menu", "start"),
-            user_name=str(command.get("user_name") or ""),
+            user_name=text_at(command, "user_name"),
         )
         await self._turn(inbound, channel)
 
@@ -317,7 +415,7 @@ class SlackChannel:
         user, name = user_of(body)
         channel = await self.dm_channel(user)
         inbound = self._inbound(team_of(body), user, choice=(q, a), user_name=name)
-        await self._turn(inbound, channel, trigger_id=body.get("trigger_id"))
+        await self._turn(inbound, channel, trigger_id=text_at(body, "trigger_id") or None)
 
     async def _claim(self, body: Mapping[str, Any], escalation_id: str) -> None:
         user, name = user_of(body)
@@ -326,8 +424,7 @@ class SlackChannel:
             self._wake()  # the card update and the practitioner's note go through the outbox
             return
         text = result.message if result is not None else "That request is no longer open."
-        channel = str((body.get("container") or {}).get("channel_id") or "")
-        channel = channel or str((body.get("channel") or {}).get("id") or "")
+        channel = text_at(body, "container", "channel_id") or text_at(body, "channel", "id")
         if channel:
             await self.show([Reply(kind=ReplyKind.INFO, text=text)], channel, only_for=user)
 
@@ -396,8 +493,8 @@ class SlackChannel:
             return False
         return True
 
-    async def _show_in_dm(self, user: str, replies: Sequence[Reply], channel: str) -> None:
-        await self.show(replies, channel or await self.dm_channel(user))
+    async def _show_in_dm(self, user: str, replies: Sequence[Reply]) -> None:
+        await self.show(replies, await self.dm_channel(user))
 
     async def dm_channel(self, user: str) -> str:
         """The id of the person's DM with the bot (opened once, then remembered)."""
@@ -461,11 +558,3 @@ def form_errors(replies: Sequence[Reply], block_ids: Sequence[str]) -> dict[str,
         return {}
     message = " ".join(r.text for r in replies if r.text) or FORM_KEPT
     return {block_ids[0]: render.clip(message, 2000)}
-
-
-def _json_object(raw: object) -> dict[str, Any]:
-    with contextlib.suppress(TypeError, ValueError):
-        data = json.loads(str(raw or ""))
-        if isinstance(data, dict):
-            return data
-    return {}

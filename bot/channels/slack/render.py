@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
+from bot.channels.base import valid_text
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind, Source
 
 Block = dict[str, Any]
@@ -105,16 +106,18 @@ def choice_value(choice: Choice) -> str:
     return json.dumps(choice.value, separators=(",", ":"))
 
 
-def parse_value(value: str | None) -> tuple[str, str] | None:
+def parse_value(value: object) -> tuple[str, str] | None:
     """(q, a) from a button value, or None when it is not ours."""
+    if not isinstance(value, str):
+        return None
     try:
-        data = json.loads(value or "")
-    except ValueError:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
     q, a = data.get("q"), data.get("a")
-    if not isinstance(q, str) or not isinstance(a, str) or not q:
+    if not isinstance(q, str) or not isinstance(a, str) or not q or not valid_text([q, a]):
         return None
     return q, a
 
@@ -280,10 +283,11 @@ def form_values(state_values: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(item, Mapping):
             continue
         if item.get("type") == "static_select":
-            selected = item.get("selected_option") or {}
-            values[block_id] = str(selected.get("value") or "")
+            selected = item.get("selected_option")
+            value = selected.get("value") if isinstance(selected, Mapping) else None
         else:
-            values[block_id] = str(item.get("value") or "")
+            value = item.get("value")
+        values[block_id] = value if isinstance(value, str) else ""
     return values
 
 

@@ -32,6 +32,7 @@ from botbuilder.schema import (
 from botframework.connector.auth import AuthenticationConstants
 from msrest.serialization import Model
 
+from bot.channels.base import valid_text
 from bot.channels.teams import render
 from bot.channels.teams.connector import (
     CachingAuthentication,
@@ -270,18 +271,25 @@ class TeamsChannel:
     # ------------------------------------------------------------------ HTTP
     async def handle_request(self, request: web.Request) -> web.Response:
         """Authenticate, run the turn, answer: 401 for any auth failure, the body of an invoke."""
+        header = request.headers.get("Authorization", "")
+        if self.auth_enabled and not header:
+            return web.json_response({"error": "unauthorized"}, status=401)  # before any parsing
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "expected application/json"}, status=415)
         try:
             body = await request.json()
-            activity = Activity().deserialize(body) if isinstance(body, dict) else None
+            valid = isinstance(body, dict) and valid_text(body)
+            activity = Activity().deserialize(body) if valid else None
         except Exception:
             activity = None
         if activity is None or not well_formed(activity):
             return web.json_response({"error": "expected a Bot Framework activity"}, status=400)
-        authenticated = await self._authenticate(activity, request.headers.get("Authorization", ""))
+        authenticated = await self._authenticate(activity, header)
         if authenticated is None:
             return web.json_response({"error": "unauthorized"}, status=401)
+        if not await self._from_owner(activity):
+            log.warning("Teams: refused an activity in a personal chat from someone else")
+            return web.json_response({"error": "not your conversation"}, status=403)
         try:
             invoke = await self.adapter.process_activity(authenticated, activity, self._turn)
         except ConnectorUnavailable as exc:
@@ -311,6 +319,24 @@ class TeamsChannel:
         if identity is None or not identity.is_authenticated:
             return None
         return result
+
+    async def _from_owner(self, activity: Activity) -> bool:
+        """A personal chat belongs to the person the bot first heard from in it (its stored
+        reference): an activity there from anyone else must not touch their dialog."""
+        if not is_personal(activity):
+            return True
+        reference = await self.references.load(conversation_key(activity))
+        owner = reference.user if reference is not None else None
+        if owner is None or not owner.id:
+            return True
+        sender = activity.from_property or ChannelAccount()
+        if sender.id != owner.id:
+            return False
+        return not (
+            owner.aad_object_id
+            and sender.aad_object_id
+            and owner.aad_object_id != sender.aad_object_id
+        )
 
     # ------------------------------------------------------------------ turns
     async def _turn(self, context: TurnContext) -> None:
@@ -359,7 +385,7 @@ class TeamsChannel:
     async def _conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
         bot_id = activity.recipient.id if activity.recipient else None
-        bot_added = any(m.id == bot_id for m in activity.members_added or [])
+        bot_added = any(m is not None and m.id == bot_id for m in activity.members_added or [])
         if not is_personal(activity):
             team_id = channel_data(activity, "team", "id")
             channel_id = channel_data(activity, "channel", "id")

@@ -27,6 +27,13 @@ class PhraseMatcher:
                 if tokens:
                     phrases.append((tokens, str(answer)))
         self._phrases = sorted(phrases, key=lambda p: -len(p[0]))
+        # Indexes into _phrases by first word, and the first answer for each whole message:
+        # a message is only compared with the phrases that could match it, in the same order.
+        self._starting: dict[str, list[int]] = {}
+        self._whole: dict[tuple[str, ...], str] = {}
+        for index, (tokens, answer) in enumerate(self._phrases):
+            self._starting.setdefault(tokens[0], []).append(index)
+            self._whole.setdefault(tokens, answer)
 
     def parse(self, text: str, allowed: Sequence[str] | None = None) -> Parsed:
         tokens = fold(text).split()
@@ -34,7 +41,9 @@ class PhraseMatcher:
             return Parsed(None)
         covered = [False] * len(tokens)
         found: list[str] = []
-        for phrase, answer in self._phrases:
+        candidates = sorted({i for t in set(tokens) for i in self._starting.get(t, ())})
+        for index in candidates:
+            phrase, answer = self._phrases[index]
             n = len(phrase)
             for i in range(len(tokens) - n + 1):
                 if tuple(tokens[i : i + n]) == phrase and not any(covered[i : i + n]):
@@ -50,11 +59,7 @@ class PhraseMatcher:
 
     def exact(self, text: str) -> str | None:
         """The answer whose phrase is the whole message (commands must not fire mid-sentence)."""
-        tokens = tuple(fold(text).split())
-        for phrase, answer in self._phrases:
-            if phrase == tokens:
-                return answer
-        return None
+        return self._whole.get(tuple(fold(text).split()))
 
 
 class AnswerParser:

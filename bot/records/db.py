@@ -7,6 +7,7 @@ Each `transaction()` is all-or-nothing.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -30,6 +31,7 @@ class Db(Protocol):
     dialect: str
 
     def transaction(self) -> Any: ...
+    def read(self) -> Any: ...
     async def close(self) -> None: ...
 
 
@@ -80,6 +82,13 @@ class SqliteDb:
             else:
                 self.conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqliteTx]:
+        """For one SELECT: a single statement is its own consistent read, so it needs neither
+        BEGIN IMMEDIATE (the write lock) nor COMMIT."""
+        async with self._lock:
+            yield SqliteTx(self.conn)
+
     async def close(self) -> None:
         self.conn.close()
 
@@ -126,7 +135,10 @@ class PostgresDb:
     async def connect(cls, url: str, *, min_size: int = 1, max_size: int = 10) -> PostgresDb:
         import asyncpg  # imported here: SQLite deployments never load it
 
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        options: dict[str, Any] = {}
+        if "reset" in inspect.signature(asyncpg.create_pool).parameters:  # asyncpg >= 0.30
+            options["reset"] = _keep_session
+        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **options)
         return cls(pool)
 
     @asynccontextmanager
@@ -134,8 +146,22 @@ class PostgresDb:
         async with self.pool.acquire() as conn, conn.transaction():
             yield PostgresTx(conn)
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[PostgresTx]:
+        """For one SELECT: a single statement runs in its own transaction, so BEGIN and
+        COMMIT would only add two round trips."""
+        async with self.pool.acquire() as conn:
+            yield PostgresTx(conn)
+
     async def close(self) -> None:
         await self.pool.close()
+
+
+async def _keep_session(_: Any) -> None:
+    """Connections go back to the pool as they are: asyncpg still rolls back any open
+    transaction, and we never change session state (no SET, LISTEN, cursors or session advisory
+    locks; migrations take a transaction-scoped lock), so its default `RESET ALL`-style query
+    would be one more round trip for every transaction, for nothing."""
 
 
 async def open_db(url: str) -> SqliteDb | PostgresDb:

@@ -164,12 +164,12 @@ class Store:
 
     # ------------------------------------------------------------------ dialog state
     async def load_state(self, key: str) -> tuple[str | None, int]:
-        async with self.db.transaction() as tx:
+        async with self.db.read() as tx:
             row = await tx.fetchone("SELECT state, version FROM conversations WHERE key = ?", key)
         return (row["state"], int(row["version"])) if row else (None, 0)
 
     async def event_seen(self, event_id: str) -> bool:
-        async with self.db.transaction() as tx:
+        async with self.db.read() as tx:
             row = await tx.fetchone(
                 "SELECT 1 AS seen FROM processed_events WHERE event_id = ?", event_id
             )

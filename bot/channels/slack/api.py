@@ -8,6 +8,7 @@ outbox deliveries do not retry in the client — the Deliverer reschedules them 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Mapping
 from typing import Any, Final
@@ -25,6 +26,7 @@ from bot.settings import Settings
 IN_TURN_TRIES: Final = 3  # one try and two retries for a reply the person is waiting for
 MAX_RETRY_AFTER: Final = 30.0  # longer waits are not worth holding a reply for
 DEFAULT_RETRY_AFTER: Final = 1.0
+SDK_LOGGER: Final = "slack_sdk.web.async_base_client"  # the clients' default logger
 
 
 def retry_after_seconds(
@@ -114,6 +116,7 @@ def in_turn_client(settings: Settings) -> AsyncWebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
+        logger=sdk_logger(),
         retry_handlers=[
             RateLimitRetry(retries),
             ServerErrorRetry(retries),
@@ -128,8 +131,24 @@ def outbox_client(settings: Settings) -> AsyncWebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
+        logger=sdk_logger(),
         retry_handlers=[],
     )
+
+
+def sdk_logger() -> logging.Logger:
+    """slack_sdk's own client logger, with its level set when nobody has set it.
+
+    The SDK decides whether to build its debug lines with `logger.level <= DEBUG` rather than
+    `isEnabledFor(DEBUG)`, so on a logger left at NOTSET it formats every request and response
+    (every block of every reply) on each call, only for `debug()` to drop the text. Setting the
+    level to the effective one (INFO under `serve`) skips that work and logs exactly what was
+    logged before; to see those debug lines, set this logger to DEBUG.
+    """
+    logger = logging.getLogger(SDK_LOGGER)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logger.getEffectiveLevel())
+    return logger
 
 
 def api_error(exc: SlackApiError) -> str:

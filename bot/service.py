@@ -117,11 +117,6 @@ class Bot:
     # ------------------------------------------------------------------ turns
     async def handle(self, inbound: Inbound, *, event_id: str | None = None) -> Handled:
         """Run one turn. A repeated `event_id` (a platform retry) is answered with nothing."""
-        if event_id is not None and await self.store.event_seen(event_id):
-            return Handled([], duplicate=True)
-        if inbound.channel in RATE_LIMITED_CHANNELS and not self.limiter.allow(inbound.user):
-            text = self.conversation.words.text("rate_limited")
-            return Handled([Reply(kind=ReplyKind.INFO, text=text)])
         # Turns of one conversation queue up in this process; across replicas the store's
         # version check decides, and the loser runs its turn again on the new state.
         async with self._locks.hold(inbound.conversation):
@@ -131,7 +126,12 @@ class Bot:
         for attempt in range(MAX_CONFLICT_RETRIES):
             if attempt:
                 await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
-            raw, version = await self.store.load_state(inbound.conversation)
+            raw, version, seen = await self.store.load_turn(inbound.conversation, event_id)
+            if seen:
+                return Handled([], duplicate=True)
+            if attempt == 0 and self._over_limit(inbound):
+                text = self.conversation.words.text("rate_limited")
+                return Handled([Reply(kind=ReplyKind.INFO, text=text)])
             turn = self.conversation.step(DialogState.from_json(raw), inbound)
             records = [self._new_record(e, inbound.channel) for e in turn.effects]
             committed = await self.store.commit_turn(
@@ -153,6 +153,9 @@ class Bot:
             text="Two of your messages arrived at once. Please send that one again.",
         )
         return Handled([busy])
+
+    def _over_limit(self, inbound: Inbound) -> bool:
+        return inbound.channel in RATE_LIMITED_CHANNELS and not self.limiter.allow(inbound.user)
 
     def _new_record(self, effect: SaveRecord | Escalate, channel: str) -> NewRecord:
         if isinstance(effect, SaveRecord):

@@ -168,6 +168,21 @@ class Store:
             row = await tx.fetchone("SELECT state, version FROM conversations WHERE key = ?", key)
         return (row["state"], int(row["version"])) if row else (None, 0)
 
+    async def load_turn(self, key: str, event_id: str | None) -> tuple[str | None, int, bool]:
+        """A conversation's state and version, and whether `event_id` was already handled,
+        in one round trip (the first thing every turn needs)."""
+        async with self.db.read() as tx:
+            row = await tx.fetchone(
+                "SELECT (SELECT state FROM conversations WHERE key = ?) AS state, "
+                "(SELECT version FROM conversations WHERE key = ?) AS version, "
+                "(SELECT 1 FROM processed_events WHERE event_id = ?) AS seen",
+                key,
+                key,
+                event_id or "",
+            )
+        assert row is not None
+        return row["state"], int(row["version"] or 0), row["seen"] is not None
+
     async def event_seen(self, event_id: str) -> bool:
         async with self.db.read() as tx:
             row = await tx.fetchone(

@@ -198,3 +198,12 @@ async def test_values_survive_in_the_key_value_table(store: Store) -> None:
 
     assert await store.kv_get("teams:ref:19:x") == '{"a":2}'
     assert await store.kv_get("missing") is None
+
+
+async def test_a_turn_loads_state_and_learns_of_a_repeat_in_one_read(store: Store) -> None:
+    assert await store.load_turn("c1", "Ev1") == (None, 0, False)
+
+    await store.commit_turn("c1", '{"s":1}', 0, now=NOW, event_id="Ev1")
+
+    assert await store.load_turn("c1", "Ev1") == ('{"s":1}', 1, True)
+    assert await store.load_turn("c1", None) == ('{"s":1}', 1, False)

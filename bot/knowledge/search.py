@@ -27,7 +27,7 @@ BIGRAM_WEIGHT = 0.6
 # Confidence is the BM25 score squashed into 0..1: score / (score + HALF_CONFIDENCE_SCORE).
 HALF_CONFIDENCE_SCORE = 5.0
 MIN_CONFIDENCE = 0.5  # below this the knowledge base explains too little of the question
-OUT_OF_SCOPE_MARGIN = 0.85  # out of scope when its score reaches this share of the best entry
+OUT_OF_SCOPE_MARGIN = 0.95  # out of scope when its score reaches this share of the best entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class SearchIndex:
             raw_vocab.update(words(variant))
         self.speller = SpellFixer(raw_vocab)
         self.ids = [d.id for d in docs]
-        self._out_of_scope = self.ids.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.ids else None
+        self._outside = frozenset(i for i, d in enumerate(self.ids) if d == OUT_OF_SCOPE)
         self.bm25 = _Bm25(
             [[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs]
         )
@@ -167,7 +167,8 @@ class SearchIndex:
         docs = [
             Doc(e.id, (e.title, *e.phrasings)) for e in kb.entries.values() if e.kind != "emergency"
         ]
-        docs.append(Doc(OUT_OF_SCOPE, kb.out_of_scope))
+        # each out-of-scope example stands alone, so one close example outweighs the rest
+        docs.extend(Doc(OUT_OF_SCOPE, (text,)) for text in kb.out_of_scope)
         return cls(docs, kb.synonyms, kb.entries)
 
     def _terms(self, text: str, *, fix: bool) -> list[str]:
@@ -188,8 +189,9 @@ class SearchIndex:
         id wherever it scored (the caller weighs it against the best entry)."""
         query = self.query_terms(text)
         scores = self.bm25.scores(query) if query else {}
-        best = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
-        outside = self._out_of_scope
-        if outside is not None and outside in scores and all(i != outside for i, _ in best):
-            best.append((outside, scores[outside]))
+        entries = ((i, s) for i, s in scores.items() if i not in self._outside)
+        best = heapq.nlargest(limit, entries, key=itemgetter(1))
+        outside = max((s for i, s in scores.items() if i in self._outside), default=None)
+        if outside is not None:
+            best.append((next(iter(self._outside)), outside))
         return [Match(self.ids[i], round(s / (s + HALF_CONFIDENCE_SCORE), 4)) for i, s in best]

@@ -262,6 +262,8 @@ class Conversation:
         if "?" not in text and len(text.split()) < 4:
             return None  # a short non-question is an attempted answer, not a question
         result = self.knowledge.ask(text)
+        if result.kind == "emergency":
+            return self._emergency(state)
         if result.entry is None or result.score < MID_DIALOG_MIN_SCORE:
             return None
         return self._answer_then_resume(state, self.say.entry(result.entry, in_dialog=True))

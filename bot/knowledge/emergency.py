@@ -12,6 +12,7 @@ from bot.knowledge.base import KNOWLEDGE_DIR, KnowledgeError
 from bot.knowledge.text import fold
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "emergency_signals.yaml"
+EXAMPLES_FILE = KNOWLEDGE_DIR / "emergency_examples.yaml"
 
 
 class EmergencyCheck:
@@ -22,8 +23,10 @@ class EmergencyCheck:
         patterns: Sequence[str],
         immediacy: Sequence[str] = (),
         danger: Sequence[str] = (),
+        examples: Sequence[str] = (),
     ) -> None:
         self.patterns = list(patterns)
+        self.examples = tuple(examples)
         # separately compiled patterns beat one big alternation here (fewer failed branches
         # tried at every position of the message)
         self._each = tuple(_compile(p) for p in patterns)
@@ -31,7 +34,7 @@ class EmergencyCheck:
         self._danger = _words(danger)
 
     @classmethod
-    def load(cls, path: Path = SIGNALS_FILE) -> EmergencyCheck:
+    def load(cls, path: Path = SIGNALS_FILE, examples: Path = EXAMPLES_FILE) -> EmergencyCheck:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         patterns = raw.get("patterns") if isinstance(raw, dict) else None
         if not isinstance(patterns, list) or not patterns:
@@ -46,7 +49,11 @@ class EmergencyCheck:
         for name, items in lists.items():
             if not isinstance(items, list):
                 raise KnowledgeError(str(path.name), name, "must be a list of patterns")
-        return cls([str(p) for p in patterns], lists["immediacy"], lists["danger"])
+        sample = yaml.safe_load(examples.read_text(encoding="utf-8")) if examples.exists() else {}
+        texts = sample.get("examples", []) if isinstance(sample, dict) else None
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise KnowledgeError(examples.name, "", "needs an 'examples' list of messages")
+        return cls([str(p) for p in patterns], lists["immediacy"], lists["danger"], texts)
 
     def __call__(self, *texts: str) -> bool:
         """True when any text signals danger now."""

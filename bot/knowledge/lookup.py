@@ -8,6 +8,8 @@ from typing import Any
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.emergency import EmergencyCheck
 from bot.knowledge.search import (
+    EMERGENCY,
+    EXAMPLE_CLASSES,
     MIN_CONFIDENCE,
     OUT_OF_SCOPE,
     OUT_OF_SCOPE_MARGIN,
@@ -18,6 +20,10 @@ from bot.knowledge.search import (
 from bot.knowledge.text import words
 
 ALTERNATIVE_MARGIN = 0.6  # alternatives shown: within this share of the best score
+# A message at least this close to an emergency example (BM25 score), and at least as close to
+# it as to any answer, is treated as an emergency even without emergency wording.
+EMERGENCY_EXAMPLE_FLOOR = 4.0
+EMERGENCY_EXAMPLE_MARGIN = 1.0
 MAX_ALTERNATIVES = 3
 
 
@@ -31,20 +37,29 @@ class Knowledge:
 
     @classmethod
     def build(cls, kb: KnowledgeBase) -> Knowledge:
-        return cls(kb, SearchIndex.from_knowledge(kb), EmergencyCheck.load())
+        check = EmergencyCheck.load()
+        return cls(kb, SearchIndex.from_knowledge(kb, check.examples), check)
 
     def is_emergency(self, text: str) -> bool:
+        """Emergency wording (emergency_signals.yaml): precise enough to run on any message,
+        including a typed answer to a question."""
         fixed = " ".join(self.index.speller.fix(w) for w in words(text))
         return self.emergency(text, fixed)
 
     def ask(self, text: str) -> Lookup:
-        """Route a question: `emergency` wins, then a myth or topic, else `none`."""
+        """Route a question: `emergency` wins (by wording, or by closeness to the emergency
+        examples), then a myth or topic, else `none`."""
         ranked = self.index.rank(text)
-        in_scope = [m for m in ranked if m.id != OUT_OF_SCOPE]
-        if self.is_emergency(text):
-            return Lookup("emergency", self.kb.entries["emergency"], 1.0, tuple(in_scope[:2]))
+        in_scope = [m for m in ranked if m.id not in EXAMPLE_CLASSES]
+        closest = {m.id: m.score for m in ranked if m.id in EXAMPLE_CLASSES}
         top = in_scope[0] if in_scope else Match(OUT_OF_SCOPE, 0.0)
-        outside = next((m.score for m in ranked if m.id == OUT_OF_SCOPE), 0.0)
+        emergency = _raw(closest.get(EMERGENCY, 0.0))
+        if self.is_emergency(text) or (
+            emergency >= EMERGENCY_EXAMPLE_FLOOR
+            and emergency >= EMERGENCY_EXAMPLE_MARGIN * _raw(top.score)
+        ):
+            return Lookup("emergency", self.kb.entries[EMERGENCY], 1.0, tuple(in_scope[:2]))
+        outside = closest.get(OUT_OF_SCOPE, 0.0)
         if top.score < MIN_CONFIDENCE or _raw(outside) >= OUT_OF_SCOPE_MARGIN * _raw(top.score):
             return Lookup("none", None, top.score, tuple(in_scope[:MAX_ALTERNATIVES]))
         entry = self.kb.entries[top.id]

@@ -22,6 +22,8 @@ from bot.knowledge.base import Entry, KnowledgeBase
 from bot.knowledge.text import content_terms, phrase_table, replace_phrases, words
 
 OUT_OF_SCOPE = "none"
+EMERGENCY = "emergency"
+EXAMPLE_CLASSES = frozenset({OUT_OF_SCOPE, EMERGENCY})  # scored by their closest example
 K1, B = 1.2, 0.6
 BIGRAM_WEIGHT = 0.6
 # Confidence is the BM25 score squashed into 0..1: score / (score + HALF_CONFIDENCE_SCORE).
@@ -157,18 +159,27 @@ class SearchIndex:
             raw_vocab.update(words(variant))
         self.speller = SpellFixer(raw_vocab)
         self.ids = [d.id for d in docs]
-        self._outside = frozenset(i for i, d in enumerate(self.ids) if d == OUT_OF_SCOPE)
+        self._classes = {
+            name: frozenset(i for i, d in enumerate(self.ids) if d == name)
+            for name in EXAMPLE_CLASSES
+        }
+        self._examples = frozenset().union(*self._classes.values())
         self.bm25 = _Bm25(
             [[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs]
         )
 
     @classmethod
-    def from_knowledge(cls, kb: KnowledgeBase) -> SearchIndex:
+    def from_knowledge(
+        cls, kb: KnowledgeBase, emergency_examples: Sequence[str] = ()
+    ) -> SearchIndex:
         docs = [
             Doc(e.id, (e.title, *e.phrasings)) for e in kb.entries.values() if e.kind != "emergency"
         ]
-        # each out-of-scope example stands alone, so one close example outweighs the rest
+        # each out-of-scope or emergency example stands alone, so one close example outweighs
+        # the rest of its class
         docs.extend(Doc(OUT_OF_SCOPE, (text,)) for text in kb.out_of_scope)
+        examples = (*kb.entries[EMERGENCY].phrasings, *emergency_examples)
+        docs.extend(Doc(EMERGENCY, (text,)) for text in examples if EMERGENCY in kb.entries)
         return cls(docs, kb.synonyms, kb.entries)
 
     def _terms(self, text: str, *, fix: bool) -> list[str]:
@@ -185,13 +196,17 @@ class SearchIndex:
         return terms
 
     def rank(self, text: str, limit: int = 8) -> list[Match]:
-        """The best `limit` ids with a confidence in 0..1, best first, plus the out-of-scope
-        id wherever it scored (the caller weighs it against the best entry)."""
+        """The best `limit` entries with a confidence in 0..1, best first, then `none` and
+        `emergency` with their closest example's score wherever they scored (the caller
+        weighs those against the best entry)."""
         query = self.query_terms(text)
         scores = self.bm25.scores(query) if query else {}
-        entries = ((i, s) for i, s in scores.items() if i not in self._outside)
+        entries = ((i, s) for i, s in scores.items() if i not in self._examples)
         best = heapq.nlargest(limit, entries, key=itemgetter(1))
-        outside = max((s for i, s in scores.items() if i in self._outside), default=None)
-        if outside is not None:
-            best.append((next(iter(self._outside)), outside))
+        for members in self._classes.values():
+            closest = max(
+                ((i, s) for i, s in scores.items() if i in members), default=None, key=itemgetter(1)
+            )
+            if closest is not None:
+                best.append(closest)
         return [Match(self.ids[i], round(s / (s + HALF_CONFIDENCE_SCORE), 4)) for i, s in best]

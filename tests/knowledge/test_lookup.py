@@ -148,3 +148,27 @@ def test_ask_without_json_shows_the_answer_with_sources() -> None:
 
     assert done.returncode == 0
     assert "Sources:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "mum rang the office sobbing, says her partner has the baby and wont give him back",
+        "lad says hes been told to carry a parcel across town tonight or theyll hurt his mum",
+    ],
+)
+def test_an_emergency_described_without_emergency_words_is_still_caught(
+    knowledge: Knowledge, message: str
+) -> None:
+    assert knowledge.ask(message).kind == "emergency"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "she self-harmed two years ago and is doing well now, can I tell her new school?",
+        "do i need consent to share a historic disclosure with social care",
+    ],
+)
+def test_past_harm_is_not_mistaken_for_an_emergency(knowledge: Knowledge, message: str) -> None:
+    assert knowledge.ask(message).kind != "emergency"

@@ -67,7 +67,7 @@ def load_set(name: str) -> list[dict[str, str]]:
 
 def main(argv: list[str] | None = None) -> dict[str, Score]:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("sets", nargs="*", default=["dev", "dev2", "heldout"])
+    parser.add_argument("sets", nargs="*", default=sorted(p.stem for p in EVAL_DIR.glob("*.yaml")))
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
     knowledge = Knowledge.build(load_knowledge())

@@ -189,7 +189,9 @@ class Conversation:
             return Turn(state, [self.say.info("too_long", max=MAX_MESSAGE)])
         if not text.strip():
             return Turn(state, self._current(state) if state.in_dialog else self.say.menu())
-        if self.knowledge.is_emergency(text):
+        # a message that is exactly a known answer or command ("no", "she said no") holds
+        # no emergency wording, so the scan is skipped on the most common turn
+        if not self.parser.is_known_reply(text) and self.knowledge.is_emergency(text):
             if not state.step.startswith(("rec:", "esc:")):
                 return self._emergency(state)
             # Writing up a record or a request for advice: show the guidance, but keep the

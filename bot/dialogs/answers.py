@@ -81,6 +81,11 @@ class AnswerParser:
                     return Parsed(a)
         return parsed
 
+    def is_known_reply(self, text: str) -> bool:
+        """The whole message is one known answer or command phrase ("no", "not sure",
+        "she said no", "back"): nothing else is in it."""
+        return any(g.exact(text) is not None for g in self.groups.values())
+
     def common(self, text: str) -> Parsed:
         return self.groups["common"].parse(text)
 

@@ -205,7 +205,7 @@ class SearchIndex:
         best = heapq.nlargest(limit, entries, key=itemgetter(1))
         for members in self._classes.values():
             closest = max(
-                ((i, s) for i, s in scores.items() if i in members), default=None, key=itemgetter(1)
+                ((i, scores[i]) for i in members if i in scores), default=None, key=itemgetter(1)
             )
             if closest is not None:
                 best.append(closest)

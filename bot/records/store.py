@@ -219,6 +219,10 @@ class Store:
         records: Sequence[NewRecord] = (),
         event_id: str | None = None,
     ) -> Committed:
+        if not records and self.dialect == "postgresql":
+            return await self._commit_state_in_one_statement(
+                key, state_json, expected_version, now=now, event_id=event_id
+            )
         async with self.db.transaction() as tx:
             if event_id is not None:
                 inserted = await tx.execute(
@@ -251,6 +255,49 @@ class Store:
             for record in records:
                 await self._append(tx, record, now)
         return Committed("ok", expected_version + 1)
+
+    async def _commit_state_in_one_statement(
+        self,
+        key: str,
+        state_json: str,
+        expected_version: int,
+        *,
+        now: datetime,
+        event_id: str | None,
+    ) -> Committed:
+        """A turn with no records, as one PostgreSQL statement (one round trip instead of
+        four): the state is written only if the version still matches and the event is new,
+        and the event is noted only if the state was written — all or nothing."""
+        when = stamp(now)
+        fresh = "NOT EXISTS (SELECT 1 FROM processed_events WHERE event_id = ?)"
+        if expected_version == 0:
+            write = (
+                "INSERT INTO conversations (key, state, version, updated_at) "
+                f"SELECT ?, ?, 1, ? WHERE {fresh} ON CONFLICT (key) DO NOTHING RETURNING 1"
+            )
+            args: list[Any] = [key, state_json, when, event_id or ""]
+        else:
+            write = (
+                "UPDATE conversations SET state = ?, version = version + 1, updated_at = ? "
+                f"WHERE key = ? AND version = ? AND {fresh} RETURNING 1"
+            )
+            args = [state_json, when, key, expected_version, event_id or ""]
+        if event_id is None:
+            sql = f"WITH w AS ({write}) SELECT count(*) AS changed FROM w"
+        else:
+            sql = (
+                f"WITH w AS ({write}), e AS (INSERT INTO processed_events (event_id, received_at) "
+                "SELECT ?, ? FROM w ON CONFLICT (event_id) DO NOTHING RETURNING 1) "
+                "SELECT (SELECT count(*) FROM w) AS changed"
+            )
+            args += [event_id, when]
+        async with self.db.read() as tx:
+            row = await tx.fetchone(sql, *args)
+        if row is not None and int(row["changed"]) == 1:
+            return Committed("ok", expected_version + 1)
+        if event_id is not None and await self.event_seen(event_id):
+            return Committed("duplicate")
+        return Committed("conflict")
 
     async def append(self, records: Iterable[NewRecord], *, now: datetime) -> None:
         """Append records (and their deliveries) outside a dialog turn."""

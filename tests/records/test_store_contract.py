@@ -207,3 +207,26 @@ async def test_a_turn_loads_state_and_learns_of_a_repeat_in_one_read(store: Stor
 
     assert await store.load_turn("c1", "Ev1") == ('{"s":1}', 1, True)
     assert await store.load_turn("c1", None) == ('{"s":1}', 1, False)
+
+
+async def test_a_repeated_event_without_records_is_a_duplicate_too(store: Store) -> None:
+    await store.commit_turn("c1", '{"s":1}', 0, now=NOW, event_id="Ev1")
+    await store.commit_turn("c1", '{"s":2}', 1, now=NOW, event_id="Ev2")
+
+    again = await store.commit_turn("c1", '{"s":3}', 2, now=NOW, event_id="Ev2")
+
+    assert again.status == "duplicate"
+    assert await store.load_state("c1") == ('{"s":2}', 2)
+
+
+async def test_a_stale_turn_without_records_is_a_conflict_and_its_event_is_not_kept(
+    store: Store,
+) -> None:
+    await store.commit_turn("c1", '{"s":1}', 0, now=NOW)
+    await store.commit_turn("c1", '{"s":2}', 1, now=NOW)
+
+    late = await store.commit_turn("c1", '{"s":"late"}', 1, now=NOW, event_id="Ev9")
+
+    assert late.status == "conflict"
+    assert not await store.event_seen("Ev9")  # so the turn can run again on the new state
+    assert await store.load_state("c1") == ('{"s":2}', 2)

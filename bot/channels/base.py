@@ -26,6 +26,14 @@ class Channel(Protocol):
 
 
 _LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# A body decoded from UTF-8 holds no lone surrogate itself: one can only come from a JSON
+# escape, written plainly or (inside a form field) percent-encoded.
+_ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]|%5[cC]u[dD][89a-fA-F]")
+
+
+def may_hold_surrogates(raw_body: str) -> bool:
+    """Cheap test on the raw body: False means `valid_text` on its parsed form is True."""
+    return _ESCAPED_SURROGATE.search(raw_body) is not None
 
 
 def valid_text(data: object) -> bool:

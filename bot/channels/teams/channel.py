@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -32,7 +33,7 @@ from botbuilder.schema import (
 from botframework.connector.auth import AuthenticationConstants
 from msrest.serialization import Model
 
-from bot.channels.base import valid_text
+from bot.channels.base import may_hold_surrogates, valid_text
 from bot.channels.teams import render
 from bot.channels.teams.connector import (
     CachingAuthentication,
@@ -277,8 +278,9 @@ class TeamsChannel:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "expected application/json"}, status=415)
         try:
-            body = await request.json()
-            valid = isinstance(body, dict) and valid_text(body)
+            raw = await request.text()
+            body = json.loads(raw)
+            valid = isinstance(body, dict) and (not may_hold_surrogates(raw) or valid_text(body))
             activity = Activity().deserialize(body) if valid else None
         except Exception:
             activity = None

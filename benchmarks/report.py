@@ -22,8 +22,13 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "search_eval": (
         "Question routing quality",
         "Top-1 accuracy on in-scope phrasings, out-of-scope rejection and emergency recall. "
-        "`dev` and `dev2` were used to tune the search and its content; `heldout` was written "
-        "by someone who never saw the knowledge base and was not used for tuning.",
+        "`dev`, `dev2`, `dev3` and `dev4` were each written by someone who never saw the "
+        "knowledge base, then used to tune it (their emergency messages are now the bot's "
+        "emergency examples, so their recall is 100% by construction; before `dev4` joined "
+        "the examples they caught 87 of its 91 emergencies, with 5 false alarms in its 62 "
+        "case messages about past harm). `heldout` was written the same way and never used "
+        "for tuning: it is the honest figure. (One held-out emergency message was seen once, "
+        "by accident, in a failing test's output; the fix made then was a general one.)",
     ),
     "lookup_speed": ("Knowledge lookup speed", "Per question, on one core, warm."),
     "dialog_core": ("Dialog core", "The pure step function for a whole decision, no I/O."),

@@ -7,9 +7,11 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -93,8 +95,8 @@ async def test_sigkill_at_any_moment_still_delivers_every_record_exactly_once(
 ) -> None:
     expected = await seed(db_url, RECORDS)
     fake_slack.slow_answers["chat.postMessage"] = 0.12  # the post lands, then the answer lags
-    replica = Replica(replica_env(fake_slack, db_url, free_port()), 0, tmp_path / "serve.log")
-    replica.port = int(replica.env["CANISHARE_PORT"])
+    port = free_port()
+    replica = Replica(replica_env(fake_slack, db_url, port), port, tmp_path / "serve.log")
     rng = random.Random(20261121)
 
     for _ in range(5):  # kill before, during and after posts, at random moments
@@ -129,52 +131,61 @@ def click_event(q: str, a: str, n: int) -> str:
     data = payload("block_actions")
     data["actions"][0].update(action_id="choice:0", value=json.dumps({"q": q, "a": a}))
     data["trigger_id"] = f"trigger-{n}"
-    return "payload=" + __import__("urllib.parse").parse.quote(json.dumps(data))
+    return "payload=" + quote(json.dumps(data))
+
+
+async def click(http: aiohttp.ClientSession, replica: Replica, q: str, a: str, n: int) -> int:
+    """A signed button click from the practitioner, sent to one replica."""
+    body = click_event(q, a, n)
+    headers = {**signed(body), "Content-Type": "application/x-www-form-urlencoded"}
+    async with http.post(replica.url + "/slack/events", data=body, headers=headers) as r:
+        return r.status
+
+
+@pytest.fixture
+async def two_replicas(
+    postgres_url: str, fake_slack: FakeSlack, tmp_path: Path
+) -> AsyncIterator[tuple[Replica, Replica]]:
+    """Two `canishare serve` processes on one PostgreSQL database, as behind a load balancer."""
+    pair = tuple(
+        Replica(replica_env(fake_slack, postgres_url, port), port, tmp_path / f"{name}.log")
+        for name, port in (("a", free_port()), ("b", free_port()))
+    )
+    for r in pair:
+        r.start()
+    try:
+        await asyncio.gather(*(r.healthy() for r in pair))
+        yield pair[0], pair[1]
+    finally:
+        for r in pair:
+            r.stop()
 
 
 @pytest.mark.postgres
 async def test_two_replicas_share_one_conversation_and_deliver_each_record_once(
-    postgres_url: str, fake_slack: FakeSlack, tmp_path: Path
+    two_replicas: tuple[Replica, Replica], postgres_url: str, fake_slack: FakeSlack
 ) -> None:
-    a = Replica(replica_env(fake_slack, postgres_url, free_port()), 0, tmp_path / "a.log")
-    b = Replica(replica_env(fake_slack, postgres_url, free_port()), 0, tmp_path / "b.log")
-    for r in (a, b):
-        r.port = int(r.env["CANISHARE_PORT"])
-        r.start()
-    try:
-        await asyncio.gather(a.healthy(), b.healthy())
-        path = [
-            ("menu", "start"),
-            ("immediate_danger", "no"),
-            ("legal_duty", "no"),
-            ("legitimate_purpose", "yes"),
-            ("identifiable", "yes"),
-            ("confidential", "yes"),
-            ("risk_of_harm", "yes"),
-        ]
-        async with aiohttp.ClientSession() as http:
-            for n, (q, a_) in enumerate(path):  # a load balancer alternating between replicas
-                replica = (a, b)[n % 2]
-                body = click_event(q, a_, n)
-                headers = signed(body)
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-                async with http.post(
-                    replica.url + "/slack/events", data=body, headers=headers
-                ) as r:
-                    assert r.status == 200
-                await fake_slack.wait_for(lambda n=n: len(fake_slack.posted("DU0USER001")) > n, 10)
-        dm = fake_slack.texts("DU0USER001")
-        assert "You don't need consent" in dm[-1] or "Share" in dm[-1], dm[-1][:300]
+    path = [
+        ("menu", "start"),
+        ("immediate_danger", "no"),
+        ("legal_duty", "no"),
+        ("legitimate_purpose", "yes"),
+        ("identifiable", "yes"),
+        ("confidential", "yes"),
+        ("risk_of_harm", "yes"),
+    ]
+    async with aiohttp.ClientSession() as http:
+        for n, (q, a) in enumerate(path):  # a load balancer alternating between replicas
+            assert await click(http, two_replicas[n % 2], q, a, n) == 200
+            await fake_slack.wait_for(lambda n=n: len(fake_slack.posted("DU0USER001")) > n, 10)
+    assert "you don't need consent here" in fake_slack.texts("DU0USER001")[-1]
 
-        expected = await seed(postgres_url, RECORDS)
+    expected = await seed(postgres_url, RECORDS)
 
-        async def all_delivered() -> bool:
-            return await undelivered(postgres_url) == 0
+    async def all_delivered() -> bool:
+        return await undelivered(postgres_url) == 0
 
-        assert await wait_until(all_delivered, timeout=30)
-    finally:
-        a.stop()
-        b.stop()
+    assert await wait_until(all_delivered, timeout=30)
     posted = Counter(delivered_ids(fake_slack))
     assert sorted(posted) == sorted(expected)
     assert max(posted.values()) == 1
@@ -182,39 +193,20 @@ async def test_two_replicas_share_one_conversation_and_deliver_each_record_once(
 
 @pytest.mark.postgres
 async def test_simultaneous_turns_on_one_conversation_leave_a_sound_state(
-    postgres_url: str, fake_slack: FakeSlack, tmp_path: Path
+    two_replicas: tuple[Replica, Replica], postgres_url: str, fake_slack: FakeSlack
 ) -> None:
-    a = Replica(replica_env(fake_slack, postgres_url, free_port()), 0, tmp_path / "a.log")
-    b = Replica(replica_env(fake_slack, postgres_url, free_port()), 0, tmp_path / "b.log")
-    for r in (a, b):
-        r.port = int(r.env["CANISHARE_PORT"])
-        r.start()
-    try:
-        await asyncio.gather(a.healthy(), b.healthy())
-        async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession() as http:
+        assert await click(http, two_replicas[0], "menu", "start", 0) == 200
+        await fake_slack.wait_for(lambda: len(fake_slack.posted("DU0USER001")) >= 1, 10)
+        statuses = await asyncio.gather(
+            *(click(http, two_replicas[i % 2], "immediate_danger", "no", i + 1) for i in range(6))
+        )
+        assert statuses == [200] * 6
+        await fake_slack.wait_for(lambda: len(fake_slack.posted("DU0USER001")) >= 7, 15)
+    store = Store(await open_db(postgres_url))
+    raw, version = await store.load_state("slack:T0TEAM001:U0USER001")
+    await store.close()
 
-            async def click(replica: Replica, q: str, ans: str, n: int) -> int:
-                body = click_event(q, ans, n)
-                headers = signed(body)
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-                async with http.post(
-                    replica.url + "/slack/events", data=body, headers=headers
-                ) as r:
-                    return r.status
-
-            assert await click(a, "menu", "start", 0) == 200
-            await fake_slack.wait_for(lambda: len(fake_slack.posted("DU0USER001")) >= 1, 10)
-            statuses = await asyncio.gather(
-                *(click((a, b)[i % 2], "immediate_danger", "no", i + 1) for i in range(6))
-            )
-            assert statuses == [200] * 6
-            await fake_slack.wait_for(lambda: len(fake_slack.posted("DU0USER001")) >= 7, 15)
-        store = Store(await open_db(postgres_url))
-        raw, version = await store.load_state("slack:T0TEAM001:U0USER001")
-        await store.close()
-    finally:
-        a.stop()
-        b.stop()
     state = json.loads(raw or "{}")
     answered = [q for q, _ in state["answers"]]
     assert answered == ["immediate_danger"]  # six identical clicks: one answer, not six

@@ -190,8 +190,10 @@ class Conversation:
         if not text.strip():
             return Turn(state, self._current(state) if state.in_dialog else self.say.menu())
         # a message that is exactly a known answer or command ("no", "she said no") holds
-        # no emergency wording, so the scan is skipped on the most common turn
-        if not self.parser.is_known_reply(text) and self.knowledge.is_emergency(text):
+        # no emergency wording and no personal details, so both scans are skipped on the
+        # most common turn
+        known = self.parser.is_known_reply(text)
+        if not known and self.knowledge.is_emergency(text):
             if not state.step.startswith(("rec:", "esc:")):
                 return self._emergency(state)
             # Writing up a record or a request for advice: show the guidance, but keep the
@@ -199,16 +201,16 @@ class Conversation:
             guidance = self.say.entry(
                 self.knowledge.kb.entries["emergency"], full=False, in_dialog=True
             )
-            turn = self._typed(state, inbound, text)
+            turn = self._typed(state, inbound, text, known=False)
             return Turn(turn.state, [guidance, *turn.replies], turn.effects)
-        return self._typed(state, inbound, text)
+        return self._typed(state, inbound, text, known=known)
 
-    def _typed(self, state: DialogState, inbound: Inbound, text: str) -> Turn:
+    def _typed(self, state: DialogState, inbound: Inbound, text: str, *, known: bool) -> Turn:
         command = self.parser.command(text)
         writing = state.step.startswith(("rec:", "esc:"))
         if command is not None and not (writing and command not in COMMANDS_WHILE_WRITING):
             return self._command(state, inbound, command)
-        kinds = self.pii.find(text, inbound.now.date())
+        kinds = [] if known else self.pii.find(text, inbound.now.date())
         if state.step.startswith(("rec:", "esc:")):
             return self._typed_field(state, inbound, text, kinds)
         warning = [self.say.pii_warning(kinds)] if kinds else []

@@ -350,8 +350,17 @@ def _build(
             raise KnowledgeError(_rel(path), "", "must be a mapping")
         words[path.stem] = raw
         words.setdefault("_files", {})[path.stem] = _rel(path)
-    for p in (directory / "sources.yaml", directory / "synonyms.yaml"):
-        digest.update(p.read_bytes())
+    # every file that can change what the bot says is part of the version a record carries
+    for p in (
+        directory / "sources.yaml",
+        directory / "synonyms.yaml",
+        directory / "out_of_scope.yaml",
+        directory / "emergency_signals.yaml",
+        directory / "emergency_examples.yaml",
+        org_path,
+    ):
+        if p.exists():
+            digest.update(p.read_bytes())
     kb = KnowledgeBase(
         entries=entries,
         sources=docs,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bot.core.replies import Choice, Reply, ReplyKind, Source
-from bot.dialogs.flow import ALL_QUESTIONS, EMERGENCY, SKIP, outcome_for
+from bot.dialogs.flow import ALL_QUESTIONS, EMERGENCY, SKIP
 from bot.knowledge.base import Entry
 from bot.knowledge.words import Words
 
@@ -194,7 +194,3 @@ class Say:
 
     def escalation(self, key: str, **values: Any) -> str:
         return str(self.w.message("escalation")[key]).format(**values)
-
-
-def decided(answers: Mapping[str, str]) -> str | None:
-    return outcome_for(answers)

@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -171,7 +171,3 @@ async def open_db(url: str) -> SqliteDb | PostgresDb:
     if url.startswith(("postgresql://", "postgres://")):
         return await PostgresDb.connect(url)
     raise ValueError(f"unsupported database URL scheme: {url.split('://')[0]}")
-
-
-def placeholders(values: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in values)

@@ -70,16 +70,7 @@ class AnswerParser:
 
     def answer(self, question_id: str, text: str, allowed: Sequence[str]) -> Parsed:
         group = question_id if question_id in ("consent", "person") else "common"
-        parsed = self.groups[group].parse(text, allowed)
-        if parsed.answer is None and not parsed.ambiguous and text.strip() in allowed:
-            return Parsed(text.strip())
-        if parsed.answer is None and not parsed.ambiguous:
-            # the answer id itself, typed: "not_asked", "given", "unsure"
-            folded = fold(text)
-            for a in allowed:
-                if folded == fold(a.replace("_", " ")):
-                    return Parsed(a)
-        return parsed
+        return self.option(group, text, allowed)
 
     def is_known_reply(self, text: str) -> bool:
         """The whole message is one known answer or command phrase ("no", "not sure",
@@ -95,6 +86,7 @@ class AnswerParser:
     def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
         parsed = self.groups[group].parse(text, allowed)
         if parsed.answer is None and not parsed.ambiguous:
+            # the answer id itself, typed: "not_asked", "given", "public_task"
             folded = fold(text)
             for a in allowed:
                 if folded == fold(a.replace("_", " ")):

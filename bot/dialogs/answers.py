@@ -57,6 +57,9 @@ class PhraseMatcher:
             return Parsed(found[0])
         return Parsed(None, ambiguous=len(distinct) > 1)
 
+    def is_whole_phrase(self, tokens: tuple[str, ...]) -> bool:
+        return tokens in self._whole
+
     def exact(self, text: str) -> str | None:
         """The answer whose phrase is the whole message (commands must not fire mid-sentence)."""
         return self._whole.get(tuple(fold(text).split()))
@@ -75,7 +78,8 @@ class AnswerParser:
     def is_known_reply(self, text: str) -> bool:
         """The whole message is one known answer or command phrase ("no", "not sure",
         "she said no", "back"): nothing else is in it."""
-        return any(g.exact(text) is not None for g in self.groups.values())
+        tokens = tuple(fold(text).split())  # folded once, not once per group
+        return any(g.is_whole_phrase(tokens) for g in self.groups.values())
 
     def common(self, text: str) -> Parsed:
         return self.groups["common"].parse(text)

@@ -133,7 +133,11 @@ class Bot:
                 text = self.conversation.words.text("rate_limited")
                 return Handled([Reply(kind=ReplyKind.INFO, text=text)])
             turn = self.conversation.step(DialogState.from_json(raw), inbound)
-            records = [self._new_record(e, inbound.channel) for e in turn.effects]
+            records = [
+                self._new_record(e, inbound.channel)
+                for e in turn.effects
+                if isinstance(e, SaveRecord | Escalate)
+            ]
             committed = await self.store.commit_turn(
                 inbound.conversation,
                 turn.state.to_json(),

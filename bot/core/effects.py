@@ -21,4 +21,15 @@ class Escalate:
     escalation: Mapping[str, Any]
 
 
-Effect = SaveRecord | Escalate
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A typed question the bot answered from the knowledge base, for the leads' monitoring
+    report: the answer id ("myth.…", "topic.…", "emergency", or "none" when the bot could not
+    answer). `text` is set only for "none", so that a deployment that opts in can keep
+    unanswered questions (scrubbed of personal details) for the knowledge maintainers."""
+
+    answer_id: str
+    text: str = ""
+
+
+Effect = SaveRecord | Escalate | Asked

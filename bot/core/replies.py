@@ -92,6 +92,7 @@ class Reply:
     sources: tuple[Source, ...] = ()
     choices: tuple[Choice, ...] = ()
     note: str = ""  # a quieter line, e.g. "Why am I asked this?"
+    more: str = ""  # the fuller explanation, shown behind "More" where the channel can
     question_id: str = ""
     outcome: str = ""
     entry_id: str = ""

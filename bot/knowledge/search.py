@@ -46,6 +46,10 @@ class Lookup:
     entry: Entry | None
     score: float
     alternatives: tuple[Match, ...] = ()
+    # How the answer should be presented (see design.md, "Understanding what people type"):
+    confident: bool = True  # False: offer the entry and alternatives as "Did you mean…" choices
+    safety_note: bool = False  # the message might describe danger now: a one-line note first
+    case_story: bool = False  # a case story asking whether to share: offer the decision too
 
 
 @dataclass(frozen=True, slots=True)

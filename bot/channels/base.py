@@ -4,7 +4,8 @@ start-up/shut-down hooks. Channels translate and render; they hold no dialog log
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Final, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -23,6 +24,11 @@ class Channel(Protocol):
     async def startup(self) -> None: ...
 
     async def shutdown(self) -> None: ...
+
+    def health(self) -> Mapping[str, Any]:
+        """This platform's state for `GET /healthz`: at least {"state": "ok" | "degraded" |
+        "down"}, plus whatever helps an operator (e.g. the last error, missing channels)."""
+        ...
 
 
 _LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")

@@ -30,6 +30,12 @@ class Sender(Protocol):
         ...
 
 
+class PermanentFailure(Exception):
+    """The platform refused the delivery for a reason retrying cannot fix (a channel that does
+    not exist or is archived, the bot not in the channel, a revoked token). The message names
+    the fault and what to do; the delivery is shown as failed and the leads are alerted once."""
+
+
 class RetryAfter(Exception):
     """The platform asked us to wait (e.g. HTTP 429 with Retry-After)."""
 

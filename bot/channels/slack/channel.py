@@ -195,6 +195,9 @@ class SlackChannel:
         self._outbox.session = self._session
         await self.check_record_channel()
 
+    def health(self) -> Mapping[str, Any]:
+        return {"state": "ok"}
+
     async def shutdown(self) -> None:
         await self.drain(DRAIN_SECONDS)
         for task in list(self._tasks):

@@ -266,6 +266,9 @@ class TeamsChannel:
                 ROUTE,
             )
 
+    def health(self) -> Mapping[str, Any]:
+        return {"state": "ok"}
+
     async def shutdown(self) -> None:
         await self.auth.close()
 

@@ -211,6 +211,7 @@ class SlackChannel:
         self._sender = SlackSender(self._outbox, bot, settings)
         self._sessions: list[aiohttp.ClientSession] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_send: dict[str, asyncio.Task[None]] = {}  # per person: replies in turn order
         self._dms: dict[str, str] = {}
         self._home: dict[str, Any] | None = None
         self.identity = BotIdentity()
@@ -443,7 +444,8 @@ class SlackChannel:
         self._dms[user] = channel
         inbound = self._inbound(team_of(body), user, text=typed_text(text_at(event, "text")))
         handled = await self._run(inbound, event_id=text_at(body, "event_id") or None)
-        self.spawn(self.show(handled.replies, channel, conversation=inbound.conversation), "reply")
+        reply = self.show(handled.replies, channel, conversation=inbound.conversation)
+        self.spawn(reply, "reply", after=inbound.conversation)
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user, channel = text_at(event, "user"), text_at(event, "channel")
@@ -482,7 +484,9 @@ class SlackChannel:
         handled = await self._run(inbound, event_id=interaction_id(body))
         await ack(response_type="ephemeral", text=DM_SENT)
         if not handled.duplicate:
-            self.spawn(self._show_in_dm(user, handled.replies), "/canishare")
+            self.spawn(
+                self._show_in_dm(user, handled.replies), "/canishare", after=inbound.conversation
+            )
 
     async def _on_start_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
         """The global shortcut "Can I share?": start a decision in the person's DM. (There is
@@ -495,7 +499,9 @@ class SlackChannel:
         handled = await self._run(inbound, event_id=interaction_id(body))
         await ack()
         if not handled.duplicate:
-            self.spawn(self._show_in_dm(user, handled.replies), "shortcut")
+            self.spawn(
+                self._show_in_dm(user, handled.replies), "shortcut", after=inbound.conversation
+            )
 
     async def _on_myth(self, ack: Any, command: dict[str, Any]) -> None:
         question = render.unescape(text_at(command, "text")).strip()
@@ -522,7 +528,9 @@ class SlackChannel:
         handled = await self._run(inbound, event_id=interaction_id(body))
         await ack()
         if not handled.duplicate:
-            self.spawn(self._after_click(body, action, q, handled), "click")
+            self.spawn(
+                self._after_click(body, action, q, handled), "click", after=inbound.conversation
+            )
 
     async def _on_record_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Validate in the ack (errors stay in the modal); post the saved record afterwards."""
@@ -555,7 +563,9 @@ class SlackChannel:
             self._wake()
         # The confirmation goes to the DM of whoever submitted, as Slack reports it: never to a
         # channel named in private_metadata, which a crafted submission could point elsewhere.
-        self.spawn(self._show_in_dm(user, handled.replies), "record form")
+        self.spawn(
+            self._show_in_dm(user, handled.replies), "record form", after=inbound.conversation
+        )
 
     # ------------------------------------------------------------------ turns
     def _inbound(self, team: str, user: str, **parts: Any) -> Inbound:
@@ -728,11 +738,27 @@ class SlackChannel:
         return self._home
 
     # ------------------------------------------------------------------ background work
-    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        """Run `work` after the ack; failures are logged, never lost silently."""
-        task = asyncio.create_task(self._guarded(work, what))
+    def spawn(self, work: Coroutine[Any, Any, None], what: str, *, after: str = "") -> None:
+        """Run `work` after the ack; failures are logged, never lost silently. Work spawned
+        with the same `after` key (a conversation) runs one at a time, in the order spawned,
+        so one person's replies appear in the order their turns ran."""
+        previous = self._last_send.get(after) if after else None
+        task = asyncio.create_task(self._guarded(self._after(previous, work), what))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if after:
+            self._last_send[after] = task
+            task.add_done_callback(lambda done: self._forget(after, done))
+
+    def _forget(self, key: str, done: asyncio.Task[None]) -> None:
+        if self._last_send.get(key) is done:
+            del self._last_send[key]
+
+    @staticmethod
+    async def _after(previous: asyncio.Task[None] | None, work: Coroutine[Any, Any, None]) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # its own failure is logged by its own guard
+        await work
 
     @staticmethod
     async def _guarded(work: Coroutine[Any, Any, None], what: str) -> None:

@@ -87,7 +87,8 @@ class SlackHarness:
     def next_trigger(self) -> str:
         """A fresh trigger id, as Slack gives every real interaction its own."""
         self._interactions += 1
-        return f"1232142342{self._interactions}.333649436676.d8c1bb837935619ccad0f624c448ff{self._interactions:02d}"
+        n = self._interactions
+        return f"1232142342{n}.333649436676.d8c1bb837935619ccad0f624c448f{n:03d}"
 
     @property
     def channel(self) -> SlackChannel:
@@ -190,6 +191,10 @@ class SlackHarness:
 
     async def submit(self, values: dict[str, str], *, opened: int = -1) -> tuple[int, str]:
         """Submit the record modal the bot opened (the `opened`-th views.open), filled in."""
+        return await self.interact(self.submission(values, opened=opened))
+
+    def submission(self, values: dict[str, str], *, opened: int = -1) -> dict[str, Any]:
+        """The view_submission payload Slack sends for the opened modal, filled in."""
         view = [v for v in self.fake.views if v["kind"] == "open"][opened]["view"]
         data = payload("view_submission")
         data["trigger_id"] = self.next_trigger()
@@ -215,7 +220,7 @@ class SlackHarness:
             else:
                 state[block["block_id"]] = {"value": {"type": "plain_text_input", "value": value}}
         data["view"]["state"] = {"values": state}
-        return await self.interact(data)
+        return data
 
     # ------------------------------------------------------------------ waiting and the outbox
     async def settle(self) -> None:

@@ -18,6 +18,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -209,6 +211,13 @@ def client_session(total: float) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(timeout=timeout)
 
 
+class ProportionalJitter(Jitter):
+    """±25 % of the wait (the SDK's default adds up to a whole second to every retry)."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (0.75 + random.random() / 2)
+
+
 def _tracked(health: WebApiHealth | None, client: TrackedWebClient) -> TrackedWebClient:
     client.health = health or WebApiHealth()
     return client
@@ -225,7 +234,11 @@ def in_turn_client(settings: Settings, health: WebApiHealth | None = None) -> Tr
         retry_handlers=[
             RateLimitRetry(retries),
             ServerErrorRetry(retries),
-            AsyncConnectionErrorRetryHandler(max_retry_count=retries),
+            # a dropped or refused connection: 0.25 s, then 0.5 s
+            AsyncConnectionErrorRetryHandler(
+                max_retry_count=retries,
+                interval_calculator=BackoffRetryIntervalCalculator(0.25, ProportionalJitter()),
+            ),
         ],
     )
     return _tracked(health, client)

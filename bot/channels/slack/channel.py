@@ -244,6 +244,11 @@ class SlackChannel:
     def sender(self) -> Sender | None:
         return self._sender
 
+    @property
+    def single_try_client(self) -> AsyncWebClient:
+        """The client without retries of its own (for callers that back off themselves)."""
+        return self._outbox
+
     def add_routes(self, app: web.Application) -> None:
         app[SLACK_CHANNEL_KEY] = self
         if self.settings.slack_signing_secret:

@@ -126,7 +126,7 @@ async def connect(
 async def check_app_token(channel: SlackChannel, settings: Settings) -> None:
     """Fail fast with one clear line (the SDK would otherwise retry a bad token forever)."""
     try:
-        await channel.client.apps_connections_open(app_token=settings.slack_app_token)
+        await channel.single_try_client.apps_connections_open(app_token=settings.slack_app_token)
     except SlackApiError as exc:
         if is_transient(exc):
             raise

@@ -119,15 +119,16 @@ async def test_a_replayed_signed_click_changes_nothing(slack: SlackHarness) -> N
     assert len(slack.fake.posted(DM)) == posted
 
 
-async def test_a_replayed_record_submission_saves_one_record(slack: SlackHarness) -> None:
+async def test_a_replayed_click_and_record_submission_save_one_record(slack: SlackHarness) -> None:
     await click_through(slack, TO_SHARE_WITH_CONSENT)
-    await slack.click("record", "start")
+    click = slack.click_payload("record", "start")
+    await slack.interact(click)
     submission = slack.submission(good_record())
     await slack.interact(submission)
 
-    status, _ = await slack.interact(submission)
+    replayed = [await slack.interact(click), await slack.interact(submission)]
 
-    assert status == 200
+    assert [status for status, _ in replayed] == [200, 200]
     assert len(await slack.bot.store.records("decision")) == 1
     assert await slack.deliver() == 1
     assert len(slack.fake.posted(RECORD_CHANNEL)) == 1

@@ -269,7 +269,18 @@ def messages(replies: Sequence[Reply]) -> list[tuple[str, list[Block]]]:
 
 
 # ---------------------------------------------------------------------- the record modal
-_CONDITION = re.compile(r"^(?P<head>.*\S)\s*\((?P<condition>[^()]+)\)\s*$")
+def closing_brackets(label: str) -> tuple[str, str]:
+    """(the label before, the text inside) a bracketed part that ends the label, nested
+    brackets included: "Public task (UK GDPR Art 6(1)(e))" -> ("Public task", "UK GDPR …")."""
+    text = label.rstrip()
+    if not text.endswith(")"):
+        return label, ""
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i].rstrip(), text[i + 1 : -1].strip()
+    return label, ""
 
 
 def option_parts(label: str, short: str = "", limit: int = MAX_OPTION) -> tuple[str, str]:
@@ -280,9 +291,9 @@ def option_parts(label: str, short: str = "", limit: int = MAX_OPTION) -> tuple[
         return label, ""
     if short and len(short) <= limit:
         return short, ""
-    found = _CONDITION.match(label)
-    if found and len(found["head"]) <= limit and len(found["condition"]) <= limit:
-        return found["head"], found["condition"]
+    head, condition = closing_brackets(label)
+    if condition and len(head) <= limit and len(condition) <= limit:
+        return head, condition
     head, dash, tail = label.partition(" — ")
     if dash and len(head) <= limit and len(tail) <= limit:
         return head, tail

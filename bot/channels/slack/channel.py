@@ -263,6 +263,7 @@ class SlackChannel:
         self._outbox.session = self._new_session(outbox_call_seconds(self.settings))
         if await self.identify():
             await self.check_record_channel()
+            await self.check_leads_channel()
 
     def _new_session(self, total: float) -> aiohttp.ClientSession:
         session = client_session(total)
@@ -360,6 +361,25 @@ class SlackChannel:
 
     async def _identify_quietly(self) -> None:
         await self.identify()
+
+    async def check_leads_channel(self) -> None:
+        """Tell the admin, in one line, when escalations cannot reach the leads channel."""
+        channel = self.settings.leads_channel
+        if not channel:
+            return
+        try:
+            async with asyncio.timeout(STARTUP_CHECK_SECONDS):
+                problem = await self._sender.leads_channel_problem()
+        except Exception as exc:
+            log.warning(
+                "could not check CANISHARE_LEADS_CHANNEL %s at start-up (%s)",
+                channel,
+                describe(exc),
+            )
+            return
+        self._sender.channel_state["leads"] = problem or "ok"
+        if problem:
+            log.error("%s; escalations are kept in the store meanwhile", problem)
 
     async def check_record_channel(self) -> None:
         """Tell the admin, in one line, when decision records cannot go to the record channel."""

@@ -208,7 +208,26 @@ class SlackSender:
             return await self._alert(delivery, record)
         raise SlackDeliveryError(f"unknown Slack delivery target {delivery.target!r}")
 
-    # ------------------------------------------------------------------ the record channel
+    # ------------------------------------------------------------------ the channels
+    async def leads_channel_problem(self) -> str | None:
+        """Why escalations cannot go to the leads channel now, or None when the bot can see
+        it (a private channel the bot was not invited to is invisible: channel_not_found)."""
+        channel = self.settings.leads_channel
+        if not channel:
+            return None
+        try:
+            info = await self.client.conversations_info(channel=channel)
+        except SlackApiError as exc:
+            if is_permanent(exc):
+                return self.fix(error_code(exc), "leads")
+            raise
+        found = info.get("channel") or {}
+        if found.get("is_archived"):
+            return self.fix("is_archived", "leads")
+        if not found.get("is_private") and found.get("is_member") is False:
+            return self.fix("not_in_channel", "leads")
+        return None
+
     async def record_channel_problem(self) -> str | None:
         """Why decision records cannot go to the record channel now, or None when it is private."""
         channel = self.settings.record_channel

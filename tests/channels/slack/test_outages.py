@@ -21,6 +21,7 @@ from bot.service import Bot
 from bot.settings import load_settings
 from tests.channels.slack.conftest import (
     DM,
+    LEADS_CHANNEL,
     RECORD_CHANNEL,
     USER,
     Clock,
@@ -221,7 +222,7 @@ async def test_health_reports_the_web_api_the_channels_and_the_mode(slack: Slack
     assert healthy["state"] == "ok" and healthy["mode"] == "http"
     assert healthy["web_api"]["connected"] is True
     assert healthy["record_channel"] == {"state": "ok", "channel": RECORD_CHANNEL}
-    assert healthy["leads_channel"]["state"] == "unchecked"
+    assert healthy["leads_channel"] == {"state": "ok", "channel": LEADS_CHANNEL}
     assert outage["state"] == "down" and outage["web_api"]["connected"] is False
     assert "could not be reached" in outage["web_api"]["last_error"]
 
@@ -246,3 +247,25 @@ def test_socket_mode_does_not_import_the_server() -> None:
     )
 
     assert out.stdout.strip() == "False"
+
+
+async def test_a_leads_channel_the_bot_was_not_invited_to_is_named_at_start_up(
+    tmp_path: Path,
+    core: Core,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_slack.refuse_next("channel_not_found", method="conversations.info")
+    fake_slack.refuse_next("channel_not_found", method="conversations.info")
+    settings = load_settings(environ=environment(fake_slack, tmp_path), dotenv=None)
+
+    harness, runner = await start_harness(settings, core, fake_slack, monkeypatch)
+    health = harness.channel.health()
+    await harness.http.close()
+    await runner.cleanup()
+
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("CANISHARE_LEADS_CHANNEL" in e and "/invite @canishare" in e for e in errors)
+    assert all("\n" not in e for e in errors)
+    assert health["leads_channel"]["state"] == "failing"

@@ -108,7 +108,11 @@ async def test_a_public_record_channel_is_reported_to_the_admin_in_one_line_at_s
     assert (
         RECORD_CHANNEL in line and "public channel" in line and "CANISHARE_RECORD_CHANNEL" in line
     )
-    assert [c.method for c in fake_slack.startup_calls] == ["auth.test", "conversations.info"]
+    assert [c.method for c in fake_slack.startup_calls] == [
+        "auth.test",
+        "conversations.info",
+        "conversations.info",
+    ]
 
 
 async def test_a_private_record_channel_starts_quietly(

@@ -62,6 +62,7 @@ _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 DRAIN_SECONDS: Final = 10.0
 STARTUP_CHECK_SECONDS: Final = 10.0
 IDENTIFY_RETRY_SECONDS: Final = 30.0
+ACK_BUDGET_SECONDS: Final = 2.0  # a turn is waited for this long before Slack is answered
 START_SHORTCUT: Final = "start_decision"  # the global shortcut's callback_id (manifest)
 
 
@@ -468,9 +469,11 @@ class SlackChannel:
             return
         self._dms[user] = channel
         inbound = self._inbound(team_of(body), user, text=typed_text(text_at(event, "text")))
-        handled = await self._run(inbound, event_id=text_at(body, "event_id") or None)
-        reply = self.show(handled.replies, channel, conversation=inbound.conversation)
-        self.spawn(reply, "reply", after=inbound.conversation)
+
+        async def reply(handled: Handled) -> None:
+            await self.show(handled.replies, channel, conversation=inbound.conversation)
+
+        await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "message")
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user, channel = text_at(event, "user"), text_at(event, "channel")
@@ -484,14 +487,12 @@ class SlackChannel:
             text=typed_text(text_at(event, "text")),
             private=False,
         )
-        handled = await self._run(inbound, event_id=text_at(body, "event_id") or None)
-        reply = self.show(
-            handled.replies,
-            channel,
-            only_for=user,
-            thread_ts=text_at(event, "thread_ts") or None,
-        )
-        self.spawn(reply, "mention reply")
+        thread_ts = text_at(event, "thread_ts") or None
+
+        async def reply(handled: Handled) -> None:
+            await self.show(handled.replies, channel, only_for=user, thread_ts=thread_ts)
+
+        await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "mention")
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         user = text_at(event, "user")
@@ -506,12 +507,12 @@ class SlackChannel:
             choice=("menu", "start"),
             user_name=text_at(command, "user_name"),
         )
-        handled = await self._run(inbound, event_id=interaction_id(body))
+
+        async def reply(handled: Handled) -> None:
+            await self._show_in_dm(user, handled.replies)
+
+        await self._turn_then(inbound, interaction_id(body), reply, "/canishare")
         await ack(response_type="ephemeral", text=DM_SENT)
-        if not handled.duplicate:
-            self.spawn(
-                self._show_in_dm(user, handled.replies), "/canishare", after=inbound.conversation
-            )
 
     async def _on_start_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
         """The global shortcut "Can I share?": start a decision in the person's DM. (There is
@@ -521,12 +522,12 @@ class SlackChannel:
             await ack()
             return
         inbound = self._inbound(team_of(body), user, choice=("menu", "start"), user_name=name)
-        handled = await self._run(inbound, event_id=interaction_id(body))
+
+        async def reply(handled: Handled) -> None:
+            await self._show_in_dm(user, handled.replies)
+
+        await self._turn_then(inbound, interaction_id(body), reply, "shortcut")
         await ack()
-        if not handled.duplicate:
-            self.spawn(
-                self._show_in_dm(user, handled.replies), "shortcut", after=inbound.conversation
-            )
 
     async def _on_myth(self, ack: Any, command: dict[str, Any]) -> None:
         question = render.unescape(text_at(command, "text")).strip()
@@ -550,12 +551,12 @@ class SlackChannel:
             return
         user, name = user_of(body)
         inbound = self._inbound(team_of(body), user, choice=(q, a), user_name=name)
-        handled = await self._run(inbound, event_id=interaction_id(body))
+
+        async def reply(handled: Handled) -> None:
+            await self._after_click(body, action, q, handled)
+
+        await self._turn_then(inbound, interaction_id(body), reply, "click")
         await ack()
-        if not handled.duplicate:
-            self.spawn(
-                self._after_click(body, action, q, handled), "click", after=inbound.conversation
-            )
 
     async def _on_record_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Validate in the ack (errors stay in the modal); post the saved record afterwards."""
@@ -603,6 +604,40 @@ class SlackChannel:
             forms=True,
             **parts,
         )
+
+    async def _turn_then(
+        self,
+        inbound: Inbound,
+        event_id: str | None,
+        then: Callable[[Handled], Coroutine[Any, Any, None]],
+        what: str,
+    ) -> None:
+        """Commit the turn before returning, so before Slack's ack, then schedule `then` (the
+        Web API calls) in the conversation's order. A turn that takes longer than
+        ACK_BUDGET_SECONDS (a store under strain) finishes after the ack instead: Slack's
+        three seconds come first. A turn that fails raises here: Slack gets an error and
+        sends the request again, so nothing acknowledged is lost."""
+        turn = asyncio.ensure_future(self._run(inbound, event_id=event_id))
+        await asyncio.wait({turn}, timeout=ACK_BUDGET_SECONDS)
+        if turn.done():
+            handled = turn.result()
+            if not handled.duplicate:
+                self.spawn(then(handled), what, after=inbound.conversation)
+            return
+        log.warning(
+            "a Slack %s took over %.1f s to save; acknowledged first, finished after",
+            what,
+            ACK_BUDGET_SECONDS,
+        )
+        self.spawn(self._finish(turn, then), what, after=inbound.conversation)
+
+    @staticmethod
+    async def _finish(
+        turn: asyncio.Future[Handled], then: Callable[[Handled], Coroutine[Any, Any, None]]
+    ) -> None:
+        handled = await turn
+        if not handled.duplicate:
+            await then(handled)
 
     async def _run(self, inbound: Inbound, *, event_id: str | None = None) -> Handled:
         """Run and commit one turn (no Slack call); wake the deliverer for new records."""

@@ -118,7 +118,7 @@ def serve(settings: Settings) -> int:
     if settings.slack_app_token:
         from bot.channels.slack.socket import run_socket_mode
 
-        return asyncio.run(run_socket_mode(settings))
+        return asyncio.run(run_socket_mode(settings, build_server))
     asyncio.run(_serve_http(settings))
     return 0
 

@@ -66,6 +66,10 @@ class FormField:
     required: bool = True
     options: tuple[tuple[str, str], ...] = ()  # (value, label) pairs for a select
     max_length: int = 1000
+    placeholder: str = ""  # what a select says before a choice, e.g. "Choose the lawful basis"
+    # (value, short label) pairs for options whose label is too long for a select (Slack: 75
+    # characters); a short label must keep the legal condition whole, e.g. "Sch 1 para 18"
+    short_labels: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

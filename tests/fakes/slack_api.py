@@ -1,9 +1,11 @@
 """A fake Slack Web API on 127.0.0.1 that records every call.
 
 It answers the methods the bot uses (auth.test, chat.*, conversations.*, views.*,
-apps.connections.open), keeps posted messages per channel with their metadata, can be told
-to fail the next calls with 429 (Retry-After, fractional too) or 5xx, and serves a Socket Mode
-WebSocket so the Socket Mode client can be tested end to end.
+apps.connections.open), keeps posted messages per channel with their metadata, pages
+conversations.history with cursors like Slack, can be told to fail the next calls with 429
+(Retry-After, fractional too), 5xx or a Slack error code, to hang, or to be unreachable
+altogether (`go_down` / `come_back` on the same port), and serves a Socket Mode WebSocket so
+the Socket Mode client can be tested end to end.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +41,7 @@ class Failure:
     retry_after: str | None
     method: str | None
     post_anyway: bool  # do the work, then answer with the failure (a lost response)
+    error: str = ""  # Slack's error code for a 200 {"ok": false} answer
 
 
 @dataclass
@@ -55,12 +59,16 @@ class FakeSlack:
     expired_triggers: set[str] = field(default_factory=set)
     delays: dict[str, float] = field(default_factory=dict)  # seconds to wait before answering
     slow_answers: dict[str, float] = field(default_factory=dict)  # do the work, then wait
+    slow_once: dict[str, list[float]] = field(default_factory=dict)  # per call, then none
+    auth_error: str = ""  # e.g. "invalid_auth": every call with the bot token is refused
+    bot_name: str = "canishare"
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_connected = asyncio.Event()
+        self._released = asyncio.Event()  # set at stop: no hanging answer outlives the fake
         self.port = 0
         self.handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": self._auth_test,
@@ -76,21 +84,34 @@ class FakeSlack:
         }
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._released.clear()
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        self._released.set()
         for ws in self._sockets:
             await ws.close()
+        self._sockets.clear()
+        self._socket_connected.clear()
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
+
+    async def go_down(self) -> None:
+        """Slack unreachable: nothing listens on the port any more (connections are refused)."""
+        await self.stop()
+
+    async def come_back(self) -> None:
+        """Slack reachable again, on the same port (so SLACK_API_URL still points here)."""
+        await self.start(self.port)
 
     @property
     def api_url(self) -> str:
@@ -105,8 +126,13 @@ class FakeSlack:
         retry_after: str | None = "1",
         method: str | None = "chat.postMessage",
         post_anyway: bool = False,
+        error: str = "",
     ) -> None:
-        self.failures.append(Failure(count, status, retry_after, method, post_anyway))
+        self.failures.append(Failure(count, status, retry_after, method, post_anyway, error))
+
+    def refuse_next(self, error: str, count: int = 1, *, method: str = "chat.postMessage") -> None:
+        """Answer the next calls to `method` as Slack answers a refusal: 200 {"ok": false}."""
+        self.fail_next(count, status=200, retry_after=None, method=method, error=error)
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -138,7 +164,11 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.calls.append(Call(method, params, token))
         if self.delays.get(method):
-            await asyncio.sleep(self.delays[method])
+            await self._hang(self.delays[method])
+        if self.slow_once.get(method):
+            await self._hang(self.slow_once[method].pop(0))
+        if self.auth_error and method != "apps.connections.open":
+            return web.json_response({"ok": False, "error": self.auth_error})
         failure = self._take_failure(method)
         handler = self.handlers.get(method)
         if failure is not None and not failure.post_anyway:
@@ -147,8 +177,12 @@ class FakeSlack:
         if failure is not None:
             return _failure_response(failure)
         if self.slow_answers.get(method):
-            await asyncio.sleep(self.slow_answers[method])  # the post stands even if no one waits
+            await self._hang(self.slow_answers[method])  # the post stands even if no one waits
         return web.json_response(body)
+
+    async def _hang(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._released.wait(), seconds)
 
     def _take_failure(self, method: str) -> Failure | None:
         for failure in self.failures:
@@ -160,7 +194,7 @@ class FakeSlack:
         return None
 
     def _next_ts(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        return f"{int(time.time())}.{next(self._ts):06d}"  # as Slack: epoch seconds, unique
 
     # ------------------------------------------------------------------ methods
     def _auth_test(self, _: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +202,7 @@ class FakeSlack:
             "ok": True,
             "url": "https://example.slack.com/",
             "team": "Example",
-            "user": "canishare",
+            "user": self.bot_name,
             "team_id": TEAM,
             "user_id": BOT_USER,
             "bot_id": BOT_ID,
@@ -227,14 +261,23 @@ class FakeSlack:
         }
 
     def _history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, `limit` a page (at most 1,000 as Slack; default 100), after `oldest`;
+        the cursor is the offset of the next page."""
         channel = str(p.get("channel", ""))
-        limit = int(p.get("limit") or 100)
+        limit = min(int(p.get("limit") or 100), 1000)
         metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
-        newest_first = list(reversed(self.messages.get(channel, [])))[:limit]
-        out = [
-            m if metadata else {k: v for k, v in m.items() if k != "metadata"} for m in newest_first
+        oldest = float(p.get("oldest") or 0)
+        start = int(str(p.get("cursor") or "0").removeprefix("page:"))
+        newest_first = [
+            m for m in reversed(self.messages.get(channel, [])) if float(m["ts"]) > oldest
         ]
-        return {"ok": True, "messages": out, "has_more": False}
+        page = newest_first[start : start + limit]
+        out = [m if metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(newest_first)
+        answer: dict[str, Any] = {"ok": True, "messages": out, "has_more": more}
+        if more:
+            answer["response_metadata"] = {"next_cursor": f"page:{start + limit}"}
+        return answer
 
     def _views_open(self, p: dict[str, Any]) -> dict[str, Any]:
         if str(p.get("trigger_id")) in self.expired_triggers:
@@ -290,6 +333,8 @@ async def _params(request: web.Request) -> dict[str, Any]:
 
 
 def _failure_response(failure: Failure) -> web.Response:
+    if failure.error:
+        return web.json_response({"ok": False, "error": failure.error}, status=failure.status)
     headers = {"Retry-After": failure.retry_after} if failure.retry_after is not None else {}
     error = "ratelimited" if failure.status == 429 else "internal_error"
     return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)

@@ -1,9 +1,12 @@
 """The Slack channel: Events API, slash commands and interactivity, translated for the core.
 
 Every user action becomes an `Inbound` for `Bot.handle`; the replies come back as Block Kit.
-Listeners only acknowledge and schedule: the turn and the Web API calls run in tracked
-background tasks, so Slack gets its answer well within three seconds. The one exception is
-the record modal, whose validation errors must travel in the acknowledgement itself.
+A listener runs the turn (milliseconds: the store, no Slack call) before Slack's request is
+acknowledged, so whatever Slack was told it delivered is already committed — a crash after
+the ack loses nothing, and turns of one person run in the order they arrived. Everything
+that calls the Web API (replies, opening a DM, retiring answered buttons) runs afterwards in
+tracked background tasks, so Slack gets its answer well within three seconds even when its
+Web API is slow or down.
 """
 
 from __future__ import annotations
@@ -13,23 +16,39 @@ import json
 import logging
 import re
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.base import may_hold_surrogates, valid_text
 from bot.channels.slack import render
-from bot.channels.slack.api import api_error, in_turn_client, outbox_client
-from bot.channels.slack.sender import SlackSender
+from bot.channels.slack.api import (
+    IN_TURN_CALL_SECONDS,
+    WebApiHealth,
+    api_error,
+    client_session,
+    describe_outage,
+    error_code,
+    in_turn_client,
+    is_permanent,
+    is_unreachable,
+    outbox_call_seconds,
+    outbox_client,
+)
+from bot.channels.slack.sender import SlackSender, fix_for
 from bot.core.replies import Inbound, Reply, ReplyKind
-from bot.records.deliver import Sender
-from bot.service import Bot
+from bot.dialogs.flow import ALL_QUESTIONS
+from bot.records.deliver import PermanentFailure, Sender
+from bot.service import Bot, Handled
 from bot.settings import Settings
 
 log = logging.getLogger("canishare.slack")
@@ -42,6 +61,9 @@ FORM_KEPT: Final = "Not saved yet."
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 DRAIN_SECONDS: Final = 10.0
 STARTUP_CHECK_SECONDS: Final = 10.0
+IDENTIFY_RETRY_SECONDS: Final = 30.0
+ACK_BUDGET_SECONDS: Final = 2.0  # a turn is waited for this long before Slack is answered
+START_SHORTCUT: Final = "start_decision"  # the global shortcut's callback_id (manifest)
 
 
 def dm_key(team: str, user: str) -> str:
@@ -137,7 +159,35 @@ def typed_text(raw: str) -> str:
 def describe(exc: BaseException) -> str:
     if isinstance(exc, SlackApiError):
         return api_error(exc)
+    if is_unreachable(exc):
+        return describe_outage(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def interaction_id(body: Mapping[str, Any]) -> str | None:
+    """A key that is the same for a replayed click, submission, command or shortcut and new
+    for every real one: Slack gives each interaction its own trigger id (and each click its
+    own action_ts). None when the payload carries neither."""
+    kind = text_at(body, "type") or ("command" if text_at(body, "command") else "")
+    trigger = text_at(body, "trigger_id")
+    if trigger:
+        return f"slack:{kind}:{trigger}"
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    stamp = text_at(first, "action_ts")
+    if stamp:
+        return f"slack:{kind}:{text_at(body, 'user', 'id')}:{stamp}"
+    return None
+
+
+@dataclass
+class BotIdentity:
+    """Who the bot is in the workspace, from auth.test (cached: no call per request)."""
+
+    user_id: str = ""
+    bot_id: str = ""
+    name: str = ""
+    team_id: str = ""
 
 
 def is_signed_timestamp(value: str) -> bool:
@@ -156,18 +206,31 @@ class SlackChannel:
         self.bot = bot
         self.settings = settings
         self._wake = wake or (lambda: None)
-        self.client = in_turn_client(settings)
-        self._outbox = outbox_client(settings)
+        self.web_api = WebApiHealth()
+        self.client = in_turn_client(settings, self.web_api)
+        self._outbox = outbox_client(settings, self.web_api)
         self._sender = SlackSender(self._outbox, bot, settings)
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: list[aiohttp.ClientSession] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_send: dict[str, asyncio.Task[None]] = {}  # per person: replies in turn order
         self._dms: dict[str, str] = {}
         self._home: dict[str, Any] | None = None
+        self.identity = BotIdentity()
+        self._identify_at = -IDENTIFY_RETRY_SECONDS
+        self.mode = "socket" if settings.slack_app_token else "http"
         secret = (settings.slack_signing_secret or "").strip()
         self._verifier = SignatureVerifier(secret) if secret else None  # only HTTP needs one
+
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return self.authorization(enterprise_id, team_id)  # bolt reads these names
+
         self.app = AsyncApp(
             name="canishare",
-            client=self.client,
+            # bolt's own client is never used to call Slack (we use self.client); without a
+            # token bolt asks `authorize` instead of calling auth.test on the first request,
+            # which is what turned every request into a 500 while Slack was unreachable
+            client=AsyncWebClient(base_url=settings.slack_api_url),
+            authorize=authorize,
             signing_secret=settings.slack_signing_secret,
             # handle_http verifies every signature on the raw bytes before bolt sees the
             # request; bolt checking it again would only repeat the HMAC
@@ -182,6 +245,11 @@ class SlackChannel:
     def sender(self) -> Sender | None:
         return self._sender
 
+    @property
+    def single_try_client(self) -> AsyncWebClient:
+        """The client without retries of its own (for callers that back off themselves)."""
+        return self._outbox
+
     def add_routes(self, app: web.Application) -> None:
         app[SLACK_CHANNEL_KEY] = self
         if self.settings.slack_signing_secret:
@@ -190,22 +258,129 @@ class SlackChannel:
             log.info("no SLACK_SIGNING_SECRET: POST /slack/events is off (Socket Mode only)")
 
     async def startup(self) -> None:
-        self._session = aiohttp.ClientSession()
-        self.client.session = self._session
-        self._outbox.session = self._session
-        await self.check_record_channel()
+        # one session per client, each with deadlines on every request: replies in a turn
+        # wait at most 10 s a try; an outbox call ends well inside the delivery lease
+        self.client.session = self._new_session(IN_TURN_CALL_SECONDS)
+        self._outbox.session = self._new_session(outbox_call_seconds(self.settings))
+        if await self.identify():
+            await self.check_record_channel()
+            await self.check_leads_channel()
+
+    def _new_session(self, total: float) -> aiohttp.ClientSession:
+        session = client_session(total)
+        self._sessions.append(session)
+        return session
 
     def health(self) -> Mapping[str, Any]:
-        return {"state": "ok"}
+        """Slack's part of `/healthz`: whether the Web API answers, the channels, the mode."""
+        connected = self.web_api.connected
+        channels = {
+            "record": self._channel_health("record", self.settings.record_channel),
+            "leads": self._channel_health("leads", self.settings.leads_channel),
+        }
+        if connected is False:
+            state = "down"
+        elif any(c["state"] not in ("ok", "unchecked") for c in channels.values()):
+            state = "degraded"
+        else:
+            state = "ok"
+        return {
+            "state": state,
+            "mode": "socket" if self.mode == "socket" else "http",
+            "bot": self.identity.name or None,
+            "web_api": self.web_api.report(),
+            "record_channel": channels["record"],
+            "leads_channel": channels["leads"],
+        }
+
+    def _channel_health(self, which: str, channel: str) -> dict[str, Any]:
+        if not channel:
+            return {"state": "not_configured", "channel": None}
+        last = self._sender.channel_state.get(which)
+        if last is None:
+            return {"state": "unchecked", "channel": channel}
+        if last == "ok":
+            return {"state": "ok", "channel": channel}
+        return {"state": "failing", "channel": channel, "error": last}
 
     async def shutdown(self) -> None:
         await self.drain(DRAIN_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in self._sessions:
+            await session.close()
+        self._sessions.clear()
+
+    async def identify(self) -> bool:
+        """Learn the bot's own ids and name (auth.test); one log line when that fails.
+        False only when the token itself was refused."""
+        self._identify_at = asyncio.get_running_loop().time()
+        try:
+            async with asyncio.timeout(STARTUP_CHECK_SECONDS):
+                found = await self.client.auth_test()
+        except SlackApiError as exc:
+            code = error_code(exc)
+            if is_permanent(exc):
+                log.error("%s", fix_for(code, setting="", channel="", bot_name=self.bot_name))
+                return False
+            log.warning("Slack auth.test failed (%s); will try again", api_error(exc))
+            return True
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning(
+                "%s at start-up; requests are still acknowledged, replies wait for Slack",
+                describe_outage(exc),
+            )
+            return True
+        self.identity = BotIdentity(
+            user_id=str(found.get("user_id") or ""),
+            bot_id=str(found.get("bot_id") or ""),
+            name=str(found.get("user") or ""),
+            team_id=str(found.get("team_id") or ""),
+        )
+        self._sender.bot_name = self.bot_name
+        return True
+
+    @property
+    def bot_name(self) -> str:
+        """The bot's name as people type it after @ (for the /invite hints)."""
+        return self.identity.name or self._sender.bot_name
+
+    def authorization(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        """bolt's authorisation from what we already know: no Web API call per request."""
+        loop = asyncio.get_running_loop()
+        if not self.identity.user_id and loop.time() - self._identify_at > IDENTIFY_RETRY_SECONDS:
+            self._identify_at = loop.time()
+            self.spawn(self._identify_quietly(), "auth.test")
+        return AuthorizeResult(
+            enterprise_id=enterprise_id,
+            team_id=team_id or self.identity.team_id or None,
+            bot_user_id=self.identity.user_id or None,
+            bot_id=self.identity.bot_id or None,
+            bot_token=self.settings.slack_bot_token,
+        )
+
+    async def _identify_quietly(self) -> None:
+        await self.identify()
+
+    async def check_leads_channel(self) -> None:
+        """Tell the admin, in one line, when escalations cannot reach the leads channel."""
+        channel = self.settings.leads_channel
+        if not channel:
+            return
+        try:
+            async with asyncio.timeout(STARTUP_CHECK_SECONDS):
+                problem = await self._sender.leads_channel_problem()
+        except Exception as exc:
+            log.warning(
+                "could not check CANISHARE_LEADS_CHANNEL %s at start-up (%s)",
+                channel,
+                describe(exc),
+            )
+            return
+        self._sender.channel_state["leads"] = problem or "ok"
+        if problem:
+            log.error("%s; escalations are kept in the store meanwhile", problem)
 
     async def check_record_channel(self) -> None:
         """Tell the admin, in one line, when decision records cannot go to the record channel."""
@@ -215,6 +390,10 @@ class SlackChannel:
         try:
             async with asyncio.timeout(STARTUP_CHECK_SECONDS):
                 problem = await self._sender.record_channel_problem()
+        except PermanentFailure as exc:
+            self._sender.channel_state["record"] = str(exc)
+            log.error("%s", exc)
+            return
         except Exception as exc:
             log.warning(
                 "could not check CANISHARE_RECORD_CHANNEL %s at start-up (%s); it is checked "
@@ -224,8 +403,10 @@ class SlackChannel:
             )
             return
         if problem:
+            self._sender.channel_state["record"] = problem
             log.error(problem)
         else:
+            self._sender.channel_state["record"] = "ok"
             log.info("record channel %s is private", channel)
 
     async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
@@ -276,8 +457,9 @@ class SlackChannel:
         self.app.event("app_home_opened")(self._on_home_opened)
         self.app.command("/canishare")(self._on_canishare)
         self.app.command("/myth")(self._on_myth)
-        self.app.action(re.compile(r"^(choice:\d+|claim)$"))(self._on_action)
+        self.app.action(re.compile(r"^(choice:\d+|claim|more)$"))(self._on_action)
         self.app.view(render.RECORD_FORM_CALLBACK)(self._on_record_form)
+        self.app.shortcut(START_SHORTCUT)(self._on_start_shortcut)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or event.get("channel_type") != "im":
@@ -287,8 +469,11 @@ class SlackChannel:
             return
         self._dms[user] = channel
         inbound = self._inbound(team_of(body), user, text=typed_text(text_at(event, "text")))
-        event_id = text_at(body, "event_id") or None
-        self.spawn(self._turn(inbound, channel, event_id=event_id), "message")
+
+        async def reply(handled: Handled) -> None:
+            await self.show(handled.replies, channel, conversation=inbound.conversation)
+
+        await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "message")
 
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user, channel = text_at(event, "user"), text_at(event, "channel")
@@ -302,23 +487,47 @@ class SlackChannel:
             text=typed_text(text_at(event, "text")),
             private=False,
         )
-        turn = self._turn(
-            inbound,
-            channel,
-            event_id=text_at(body, "event_id") or None,
-            only_for=user,
-            thread_ts=text_at(event, "thread_ts") or None,
-        )
-        self.spawn(turn, "mention")
+        thread_ts = text_at(event, "thread_ts") or None
+
+        async def reply(handled: Handled) -> None:
+            await self.show(handled.replies, channel, only_for=user, thread_ts=thread_ts)
+
+        await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "mention")
 
     async def _on_home_opened(self, event: dict[str, Any]) -> None:
         user = text_at(event, "user")
         if user and event.get("tab", "home") == "home":
             self.spawn(self._publish_home(user), "app home")
 
-    async def _on_canishare(self, ack: Any, command: dict[str, Any]) -> None:
+    async def _on_canishare(self, ack: Any, body: dict[str, Any], command: dict[str, Any]) -> None:
+        user = text_at(command, "user_id")
+        inbound = self._inbound(
+            text_at(command, "team_id"),
+            user,
+            choice=("menu", "start"),
+            user_name=text_at(command, "user_name"),
+        )
+
+        async def reply(handled: Handled) -> None:
+            await self._show_in_dm(user, handled.replies)
+
+        await self._turn_then(inbound, interaction_id(body), reply, "/canishare")
         await ack(response_type="ephemeral", text=DM_SENT)
-        self.spawn(self._start_in_dm(command), "/canishare")
+
+    async def _on_start_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
+        """The global shortcut "Can I share?": start a decision in the person's DM. (There is
+        no message shortcut: it would copy someone's message, names and all, into the bot.)"""
+        user, name = user_of(body)
+        if not user:
+            await ack()
+            return
+        inbound = self._inbound(team_of(body), user, choice=("menu", "start"), user_name=name)
+
+        async def reply(handled: Handled) -> None:
+            await self._show_in_dm(user, handled.replies)
+
+        await self._turn_then(inbound, interaction_id(body), reply, "shortcut")
+        await ack()
 
     async def _on_myth(self, ack: Any, command: dict[str, Any]) -> None:
         question = render.unescape(text_at(command, "text")).strip()
@@ -330,15 +539,24 @@ class SlackChannel:
         await ack(response_type="ephemeral", text=text, blocks=blocks)
 
     async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
-        await ack()
+        """A button press. The turn is committed before the ack (Slack never sends an
+        acknowledged click again), in arrival order; the Web API calls come after."""
         picked = render.parse_value(action.get("value"))
         if picked is None:
+            await ack()
             return
         q, a = picked
         if q == render.CLAIM:
-            self.spawn(self._claim(body, a), "claim")
-        else:
-            self.spawn(self._click(body, q, a), "click")
+            await self._claim(ack, body, a)
+            return
+        user, name = user_of(body)
+        inbound = self._inbound(team_of(body), user, choice=(q, a), user_name=name)
+
+        async def reply(handled: Handled) -> None:
+            await self._after_click(body, action, q, handled)
+
+        await self._turn_then(inbound, interaction_id(body), reply, "click")
+        await ack()
 
     async def _on_record_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Validate in the ack (errors stay in the modal); post the saved record afterwards."""
@@ -352,7 +570,10 @@ class SlackChannel:
             form=render.form_values(values if isinstance(values, Mapping) else {}),
             user_name=name,
         )
-        handled = await self.bot.handle(inbound)
+        handled = await self.bot.handle(inbound, event_id=interaction_id(body))
+        if handled.duplicate:
+            await ack()  # a replayed submission: the first one was saved, nothing more to do
+            return
         blocks = view.get("blocks")
         inputs = [
             text_at(b, "block_id")
@@ -368,7 +589,9 @@ class SlackChannel:
             self._wake()
         # The confirmation goes to the DM of whoever submitted, as Slack reports it: never to a
         # channel named in private_metadata, which a crafted submission could point elsewhere.
-        self.spawn(self._show_in_dm(user, handled.replies), "record form")
+        self.spawn(
+            self._show_in_dm(user, handled.replies), "record form", after=inbound.conversation
+        )
 
     # ------------------------------------------------------------------ turns
     def _inbound(self, team: str, user: str, **parts: Any) -> Inbound:
@@ -382,56 +605,100 @@ class SlackChannel:
             **parts,
         )
 
-    async def _turn(
+    async def _turn_then(
         self,
         inbound: Inbound,
-        channel: str,
-        *,
-        event_id: str | None = None,
-        trigger_id: str | None = None,
-        only_for: str | None = None,
-        thread_ts: str | None = None,
+        event_id: str | None,
+        then: Callable[[Handled], Coroutine[Any, Any, None]],
+        what: str,
     ) -> None:
+        """Commit the turn before returning, so before Slack's ack, then schedule `then` (the
+        Web API calls) in the conversation's order. A turn that takes longer than
+        ACK_BUDGET_SECONDS (a store under strain) finishes after the ack instead: Slack's
+        three seconds come first. A turn that fails raises here: Slack gets an error and
+        sends the request again, so nothing acknowledged is lost."""
+        turn = asyncio.ensure_future(self._run(inbound, event_id=event_id))
+        await asyncio.wait({turn}, timeout=ACK_BUDGET_SECONDS)
+        if turn.done():
+            handled = turn.result()
+            if not handled.duplicate:
+                self.spawn(then(handled), what, after=inbound.conversation)
+            return
+        log.warning(
+            "a Slack %s took over %.1f s to save; acknowledged first, finished after",
+            what,
+            ACK_BUDGET_SECONDS,
+        )
+        self.spawn(self._finish(turn, then), what, after=inbound.conversation)
+
+    @staticmethod
+    async def _finish(
+        turn: asyncio.Future[Handled], then: Callable[[Handled], Coroutine[Any, Any, None]]
+    ) -> None:
+        handled = await turn
+        if not handled.duplicate:
+            await then(handled)
+
+    async def _run(self, inbound: Inbound, *, event_id: str | None = None) -> Handled:
+        """Run and commit one turn (no Slack call); wake the deliverer for new records."""
         handled = await self.bot.handle(inbound, event_id=event_id)
         if handled.records:
             self._wake()
+        return handled
+
+    async def _after_click(
+        self, body: Mapping[str, Any], action: Mapping[str, Any], q: str, handled: Handled
+    ) -> None:
+        """Retire the clicked buttons, then show the replies in the person's DM (wherever the
+        click was: DM, App Home, an ephemeral). "More" keeps its answer in place."""
+        if q != render.MORE:
+            await self._retire(body, action, q)
+        user = text_at(body, "user", "id")
+        channel = await self.dm_channel(user)
         await self.show(
             handled.replies,
             channel,
-            trigger_id=trigger_id,
-            conversation=inbound.conversation,
-            only_for=only_for,
-            thread_ts=thread_ts,
+            trigger_id=text_at(body, "trigger_id") or None,
+            conversation=dm_key(team_of(body), user),
         )
 
-    async def _start_in_dm(self, command: Mapping[str, Any]) -> None:
-        user = text_at(command, "user_id")
-        channel = await self.dm_channel(user)
-        inbound = self._inbound(
-            text_at(command, "team_id"),
-            user,
-            choice=("menu", "start"),
-            user_name=text_at(command, "user_name"),
-        )
-        await self._turn(inbound, channel)
+    async def _retire(self, body: Mapping[str, Any], action: Mapping[str, Any], q: str) -> None:
+        """Replace the clicked row of buttons with "You answered: …", so an old button can't
+        silently change an answer later. Only our own messages in a DM are edited."""
+        container = body.get("container")
+        if not isinstance(container, Mapping) or container.get("is_ephemeral"):
+            return
+        if text_at(container, "type") != "message" or text_at(container, "channel_id")[:1] != "D":
+            return
+        message = body.get("message")
+        blocks = message.get("blocks") if isinstance(message, Mapping) else None
+        channel, ts = text_at(container, "channel_id"), text_at(container, "message_ts")
+        if not isinstance(blocks, list) or not ts:
+            return
+        said = "answered" if q in ALL_QUESTIONS else "chose"
+        retired = render.retire_buttons(blocks, text_at(action, "action_id"), said)
+        if retired is None:
+            return
+        text = text_at(message, "text") or "Can I share?"
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=retired)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning(
+                "could not retire the buttons of a message in %s: %s", channel, describe(exc)
+            )
 
-    async def _click(self, body: Mapping[str, Any], q: str, a: str) -> None:
-        """A button press; wherever it was (DM, App Home, an ephemeral), the dialog is in the DM."""
-        user, name = user_of(body)
-        channel = await self.dm_channel(user)
-        inbound = self._inbound(team_of(body), user, choice=(q, a), user_name=name)
-        await self._turn(inbound, channel, trigger_id=text_at(body, "trigger_id") or None)
-
-    async def _claim(self, body: Mapping[str, Any], escalation_id: str) -> None:
+    async def _claim(self, ack: Any, body: Mapping[str, Any], escalation_id: str) -> None:
         user, name = user_of(body)
         result = await self.bot.claim(escalation_id, user, name or user)
+        await ack()
         if result is not None and result.won:
             self._wake()  # the card update and the practitioner's note go through the outbox
             return
         text = result.message if result is not None else "That request is no longer open."
         channel = text_at(body, "container", "channel_id") or text_at(body, "channel", "id")
         if channel:
-            await self.show([Reply(kind=ReplyKind.INFO, text=text)], channel, only_for=user)
+            reply = [Reply(kind=ReplyKind.INFO, text=text)]
+            self.spawn(self.show(reply, channel, only_for=user), "claim")
 
     def _myth(self, user: str, question: str) -> list[Reply]:
         """/myth: a knowledge answer, rendered exactly as in a DM (rate limited like a turn)."""
@@ -484,7 +751,12 @@ class SlackChannel:
                         unfurl_media=False,
                     )
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                log.error("could not post a reply in %s: %s", channel, describe(exc))
+                log.error(
+                    "could not post a reply in %s: %s (the conversation is saved; the person "
+                    "sees the next question when they write again)",
+                    channel,
+                    describe(exc),
+                )
                 return
 
     async def _open_form(self, form: Any, trigger_id: str, conversation: str, channel: str) -> bool:
@@ -526,11 +798,27 @@ class SlackChannel:
         return self._home
 
     # ------------------------------------------------------------------ background work
-    def spawn(self, work: Coroutine[Any, Any, None], what: str) -> None:
-        """Run `work` after the ack; failures are logged, never lost silently."""
-        task = asyncio.create_task(self._guarded(work, what))
+    def spawn(self, work: Coroutine[Any, Any, None], what: str, *, after: str = "") -> None:
+        """Run `work` after the ack; failures are logged, never lost silently. Work spawned
+        with the same `after` key (a conversation) runs one at a time, in the order spawned,
+        so one person's replies appear in the order their turns ran."""
+        previous = self._last_send.get(after) if after else None
+        task = asyncio.create_task(self._guarded(self._after(previous, work), what))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if after:
+            self._last_send[after] = task
+            task.add_done_callback(lambda done: self._forget(after, done))
+
+    def _forget(self, key: str, done: asyncio.Task[None]) -> None:
+        if self._last_send.get(key) is done:
+            del self._last_send[key]
+
+    @staticmethod
+    async def _after(previous: asyncio.Task[None] | None, work: Coroutine[Any, Any, None]) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # its own failure is logged by its own guard
+        await work
 
     @staticmethod
     async def _guarded(work: Coroutine[Any, Any, None], what: str) -> None:
@@ -539,11 +827,13 @@ class SlackChannel:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            expected = isinstance(exc, SlackApiError) or is_unreachable(exc)
             log.error(
-                "Slack %s failed: %s",
+                "Slack %s failed: %s%s",
                 what,
                 describe(exc),
-                exc_info=not isinstance(exc, SlackApiError),
+                " (the conversation is saved)" if expected else "",
+                exc_info=not expected,  # a traceback only for what is a bug, not an outage
             )
 
 

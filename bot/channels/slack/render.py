@@ -23,11 +23,14 @@ MAX_HEADER: Final = 150
 MAX_BUTTON: Final = 75
 MAX_OPTION: Final = 75
 MAX_FALLBACK: Final = 300
+MAX_PLACEHOLDER: Final = 150
 MAX_ACTIONS: Final = 25
 MAX_MODAL_TITLE: Final = 24
 FORM_FIELD_ACTION: Final = "value"  # the action_id of every input in the record modal
 RECORD_FORM_CALLBACK: Final = "record_form"
 CLAIM: Final = "claim"
+MORE: Final = "more"  # the "More" button: {"q": "more", "a": <entry id>}; the core answers it
+MORE_LABEL: Final = "More"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -156,6 +159,43 @@ def _titled(title: str, text: str) -> str:
     return f"*{title}*" if title else text
 
 
+def more_button(entry_id: str) -> Block:
+    """The button behind which an answer's fuller explanation waits."""
+    return button(Choice(MORE_LABEL, MORE, entry_id), MORE)
+
+
+def retire_buttons(
+    blocks: Sequence[Any], action_id: str, said: str = "answered"
+) -> list[Any] | None:
+    """The blocks of a clicked message with the clicked row of buttons replaced by
+    "You answered: <label>" (None when the row is not there, e.g. already retired)."""
+    out: list[Any] = []
+    found = False
+    for block in blocks:
+        elements = block.get("elements") if isinstance(block, Mapping) else None
+        if block_type(block) == "actions" and isinstance(elements, list):
+            clicked = [
+                e for e in elements if isinstance(e, Mapping) and e.get("action_id") == action_id
+            ]
+            if clicked and not found:
+                found = True
+                label = text_of(clicked[0].get("text"))
+                out.append(context(f":white_check_mark: You {said}: *{escape(label)}*"))
+                continue
+        out.append(block)
+    return out if found else None
+
+
+def block_type(block: object) -> str:
+    kind = block.get("type") if isinstance(block, Mapping) else None
+    return kind if isinstance(kind, str) else ""
+
+
+def text_of(obj: object) -> str:
+    text = obj.get("text") if isinstance(obj, Mapping) else None
+    return text if isinstance(text, str) else ""
+
+
 def reply_blocks(reply: Reply, numbers: Iterator[int]) -> list[Block]:
     """One reply as blocks; `numbers` keeps button action_ids unique across a message."""
     title, text = escape(reply.title), escape(reply.text)
@@ -182,13 +222,24 @@ def reply_blocks(reply: Reply, numbers: Iterator[int]) -> list[Block]:
         choices = [form_opener(reply.form), *choices]
     if reply.note:
         blocks.append(context(escape(reply.note)))
+    if reply.more and not reply.entry_id:  # nothing to ask for later: show it now
+        blocks += sections(escape(reply.more))
     blocks += actions(choices, numbers)
+    if reply.more and reply.entry_id:
+        blocks.append({"type": "actions", "elements": [more_button(reply.entry_id)]})
     blocks += sources_block(reply.sources)
     return blocks
 
 
 def fallback_text(replies: Sequence[Reply]) -> str:
-    """The notification text of a message (escaped: Slack parses it as mrkdwn too)."""
+    """The notification text of a message, which is also what screen readers announce: an
+    emergency first, else the question waiting for an answer (its words, not "Question 2"),
+    else the first reply's title or text (escaped: Slack parses it as mrkdwn too)."""
+    for kind in (ReplyKind.EMERGENCY, ReplyKind.QUESTION):
+        for r in replies:
+            if r.kind == kind and (r.text or r.title):
+                spoken = r.text if kind == ReplyKind.QUESTION else r.title or r.text
+                return escape(clip(spoken or r.title, MAX_FALLBACK))
     for r in replies:
         if r.title or r.text:
             return escape(clip(r.title or r.text, MAX_FALLBACK))
@@ -218,22 +269,67 @@ def messages(replies: Sequence[Reply]) -> list[tuple[str, list[Block]]]:
 
 
 # ---------------------------------------------------------------------- the record modal
-def _option(value: str, label: str) -> Block:
-    return {"text": plain(label, MAX_OPTION), "value": value[:150]}
+def closing_brackets(label: str) -> tuple[str, str]:
+    """(the label before, the text inside) a bracketed part that ends the label, nested
+    brackets included: "Public task (UK GDPR Art 6(1)(e))" -> ("Public task", "UK GDPR …")."""
+    text = label.rstrip()
+    if not text.endswith(")"):
+        return label, ""
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i].rstrip(), text[i + 1 : -1].strip()
+    return label, ""
+
+
+def option_parts(label: str, short: str = "", limit: int = MAX_OPTION) -> tuple[str, str]:
+    """(text, description) for a select option: the label whole when it fits; else a given
+    short label; else the label split so that a legal condition in brackets — "(DPA 2018
+    Sch 1 para 18)" — moves whole to the description line instead of being cut."""
+    if len(label) <= limit:
+        return label, ""
+    if short and len(short) <= limit:
+        return short, ""
+    head, condition = closing_brackets(label)
+    if condition and len(head) <= limit and len(condition) <= limit:
+        return head, condition
+    head, dash, tail = label.partition(" — ")
+    if dash and len(head) <= limit and len(tail) <= limit:
+        return head, tail
+    cut = label[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…", clip(label[len(cut) :].strip(), limit)
+
+
+def _option(value: str, label: str, short: str = "") -> Block:
+    text, description = option_parts(label, short)
+    option: Block = {"text": plain(text, MAX_OPTION), "value": value[:150]}
+    if description:
+        option["description"] = plain(description, MAX_OPTION)
+    return option
+
+
+def placeholder_for(field: FormField) -> str:
+    """What a select says before anything is chosen: what to choose, not "Choose one"."""
+    if field.placeholder:
+        return field.placeholder
+    label = field.label.strip()
+    return f"Choose the {label[:1].lower()}{label[1:]}" if label else "Choose one"
 
 
 def _input(field: FormField, value: str) -> Block:
     element: Block
     if field.options:
+        shorts = dict(field.short_labels)
         element = {
             "type": "static_select",
             "action_id": FORM_FIELD_ACTION,
-            "placeholder": plain("Choose one", 150),
-            "options": [_option(v, label) for v, label in field.options[:100]],
+            "placeholder": plain(placeholder_for(field), MAX_PLACEHOLDER),
+            "options": [_option(v, label, shorts.get(v, "")) for v, label in field.options[:100]],
         }
         for v, label in field.options:
             if v == value:
-                element["initial_option"] = _option(v, label)
+                element["initial_option"] = _option(v, label, shorts.get(v, ""))
                 break
     else:
         element = {

@@ -1,33 +1,48 @@
 """The Slack outbox sender: decision records, escalations, claims and alerts.
 
 Every post carries message metadata naming its delivery, so a retry after a crash between
-"posted" and "marked delivered" finds the earlier post in the channel history instead of
-posting twice. Any exception leaves the delivery pending for the Deliverer to try again.
+"posted" and "marked delivered" finds the earlier post in the channel history (every page
+back to when the delivery was made) instead of posting twice. A whole delivery has a deadline
+well inside the Deliverer's lease. Slack errors no retry can fix raise `PermanentFailure`
+naming the fault and the fix; any other exception leaves the delivery pending.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.slack import render
-from bot.channels.slack.api import api_error, is_transient, retry_after_seconds, status_of
+from bot.channels.slack.api import (
+    api_error,
+    delivery_seconds,
+    describe_outage,
+    error_code,
+    is_permanent,
+    is_transient,
+    retry_after_seconds,
+    status_of,
+)
 from bot.core.conversation import answer_labels
 from bot.dialogs.record import summary_lines
-from bot.records.deliver import RetryAfter
+from bot.records.deliver import PermanentFailure, RetryAfter
 from bot.records.store import Delivery
 from bot.service import Bot
 from bot.settings import Settings
 
 log = logging.getLogger("canishare.slack")
 EVENT_TYPE: Final = "canishare_delivery"
-HISTORY_LIMIT: Final = 200  # one page of recent history is searched for an earlier post
+HISTORY_PAGE: Final = 200  # Slack's largest page of conversations.history
+HISTORY_MAX_PAGES: Final = 500  # a guard only: the delivery's age bounds the search first
 HISTORY_MARGIN_SECONDS: Final = 300.0
+DEFAULT_BOT_NAME: Final = "Can I share"
 
 
 class SlackDeliveryError(Exception):
@@ -54,18 +69,48 @@ def refused_public_channel(channel: str, name: str) -> str:
 def refused_unchecked(channel: str, error: str) -> str:
     return (
         f"CANISHARE_RECORD_CHANNEL {channel} could not be confirmed private ({error}); "
-        "invite the bot to the private channel. Records are kept safely in the store meanwhile."
+        "records are kept safely in the store and retried."
     )
 
 
-def failed(method: str, exc: SlackApiError) -> str:
-    error = api_error(exc)
-    hint = ""
-    if error.startswith(("not_in_channel", "channel_not_found")):
-        hint = " — invite the bot to the channel (/invite @Can I share?)"
-    elif error.startswith(("invalid_auth", "not_authed", "token_revoked", "account_inactive")):
-        hint = " — check SLACK_BOT_TOKEN"
-    return f"Slack {method} failed: {error}{hint}"
+_TOKEN_FAULTS: Final = {
+    "invalid_auth": "is not a valid bot token for this workspace",
+    "not_authed": "was not sent",
+    "token_revoked": "has been revoked (the app was removed or reinstalled)",
+    "token_expired": "has expired",
+    "account_inactive": "belongs to an app or bot that has been deactivated",
+    "team_access_not_granted": "has not been granted access to this workspace",
+}
+
+
+def fix_for(code: str, *, setting: str, channel: str, bot_name: str) -> str:
+    """What is wrong and what to do, for a Slack error that retrying cannot fix."""
+    invite = f"/invite @{bot_name}"
+    if code in _TOKEN_FAULTS:
+        return (
+            f"Slack refused SLACK_BOT_TOKEN ({code}): the token {_TOKEN_FAULTS[code]}. Copy the "
+            "Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page into "
+            "SLACK_BOT_TOKEN and restart"
+        )
+    if code == "channel_not_found":
+        return (
+            f"Slack cannot find {setting} {channel} ({code}): check the channel id, and for a "
+            f"private channel invite the bot first ({invite} in that channel)"
+        )
+    if code == "not_in_channel":
+        return f"the bot is not a member of {setting} {channel} ({code}): type {invite} there"
+    if code == "is_archived":
+        return (
+            f"{setting} {channel} is archived ({code}): unarchive it, or set {setting} to an "
+            "active private channel"
+        )
+    if code in ("missing_scope", "no_permission", "restricted_action"):
+        return (
+            f"Slack refused the bot's post to {setting} {channel} ({code}): reinstall the app "
+            "from its manifest so it has the scopes it needs, or ask a workspace admin to allow "
+            "the bot to post there"
+        )
+    return f"Slack refused the delivery to {setting} {channel} ({code})"
 
 
 def delivery_metadata(delivery: Delivery) -> dict[str, Any]:
@@ -82,6 +127,15 @@ def epoch_of(stamp: str) -> float | None:
         return None
 
 
+_SETTINGS: Final = {
+    "record": "CANISHARE_RECORD_CHANNEL",
+    "leads": "CANISHARE_LEADS_CHANNEL",
+    "leads_update": "CANISHARE_LEADS_CHANNEL",
+    "alert": "CANISHARE_LEADS_CHANNEL",
+    "notify": "the practitioner's DM",
+}
+
+
 class SlackSender:
     """Posts one outbox delivery to Slack and returns "<channel>|<ts>"."""
 
@@ -89,16 +143,55 @@ class SlackSender:
         self.client = client
         self.bot = bot
         self.settings = settings
+        self.bot_name = DEFAULT_BOT_NAME  # the real one comes from auth.test at start-up
+        self.channel_state: dict[str, str] = {}  # "record"/"leads" -> "ok" or the fault
 
     async def deliver(self, delivery: Delivery) -> str:
+        """Post the delivery within a deadline inside the lease; map Slack's answer to what
+        the Deliverer does next (retry later, wait, or fail permanently)."""
+        target = delivery.target.partition(":")[2]
+        seconds = delivery_seconds(self.settings)
         try:
-            return await self._deliver(delivery)
+            async with asyncio.timeout(seconds):
+                ref = await self._deliver(delivery)
+        except TimeoutError as exc:
+            raise SlackDeliveryError(
+                f"Slack did not answer within {seconds:g} s; tried again later (a post that "
+                "did go through is found in the channel, not repeated)"
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise SlackDeliveryError(describe_outage(exc)) from exc
         except SlackApiError as exc:
-            if status_of(exc) == 429:
-                headers = getattr(exc.response, "headers", None)
-                raise RetryAfter(retry_after_seconds(headers), "Slack rate limit (429)") from exc
-            method = str(getattr(exc.response, "api_url", "") or "API").rsplit("/", 1)[-1]
-            raise SlackDeliveryError(failed(method, exc)) from exc
+            self._note(target, api_error(exc))
+            raise self._refusal(target, exc) from exc
+        except PermanentFailure as exc:
+            self._note(target, str(exc))
+            raise
+        self._note(target, "ok")
+        return ref
+
+    def _note(self, target: str, state: str) -> None:
+        if target in ("record", "leads"):
+            self.channel_state[target] = state
+
+    def _refusal(self, target: str, exc: SlackApiError) -> Exception:
+        if status_of(exc) == 429:
+            headers = getattr(exc.response, "headers", None)
+            return RetryAfter(retry_after_seconds(headers), "Slack rate limit (429)")
+        method = str(getattr(exc.response, "api_url", "") or "API").rsplit("/", 1)[-1]
+        if is_permanent(exc):
+            return PermanentFailure(self.fix(error_code(exc), target))
+        return SlackDeliveryError(f"Slack {method} failed: {api_error(exc)}")
+
+    def fix(self, code: str, target: str) -> str:
+        channel = {
+            "record": self.settings.record_channel,
+            "leads": self.settings.leads_channel,
+            "leads_update": self.settings.leads_channel,
+            "alert": self.settings.leads_channel,
+        }.get(target, "")
+        setting = _SETTINGS.get(target, "the channel")
+        return fix_for(code, setting=setting, channel=channel, bot_name=self.bot_name)
 
     async def _deliver(self, delivery: Delivery) -> str:
         target = delivery.target.partition(":")[2]
@@ -115,7 +208,26 @@ class SlackSender:
             return await self._alert(delivery, record)
         raise SlackDeliveryError(f"unknown Slack delivery target {delivery.target!r}")
 
-    # ------------------------------------------------------------------ the record channel
+    # ------------------------------------------------------------------ the channels
+    async def leads_channel_problem(self) -> str | None:
+        """Why escalations cannot go to the leads channel now, or None when the bot can see
+        it (a private channel the bot was not invited to is invisible: channel_not_found)."""
+        channel = self.settings.leads_channel
+        if not channel:
+            return None
+        try:
+            info = await self.client.conversations_info(channel=channel)
+        except SlackApiError as exc:
+            if is_permanent(exc):
+                return self.fix(error_code(exc), "leads")
+            raise
+        found = info.get("channel") or {}
+        if found.get("is_archived"):
+            return self.fix("is_archived", "leads")
+        if not found.get("is_private") and found.get("is_member") is False:
+            return self.fix("not_in_channel", "leads")
+        return None
+
     async def record_channel_problem(self) -> str | None:
         """Why decision records cannot go to the record channel now, or None when it is private."""
         channel = self.settings.record_channel
@@ -126,12 +238,14 @@ class SlackSender:
         except SlackApiError as exc:
             if is_transient(exc):
                 raise
+            if is_permanent(exc):
+                raise PermanentFailure(self.fix(error_code(exc), "record")) from exc
             return refused_unchecked(channel, api_error(exc))
         found = info.get("channel") or {}
+        if found.get("is_archived"):
+            raise PermanentFailure(self.fix("is_archived", "record"))
         if not found.get("is_private"):
             return refused_public_channel(channel, str(found.get("name", "")))
-        if found.get("is_archived"):
-            return refused_unchecked(channel, "the channel is archived")
         return None
 
     async def _record(self, delivery: Delivery, record: Mapping[str, Any]) -> str:
@@ -236,31 +350,48 @@ class SlackSender:
         return f"{channel}|{ts}"
 
     async def _earlier_post(self, channel: str, delivery: Delivery) -> str | None:
-        """The ts of a post an earlier attempt made for this delivery, if there is one."""
+        """The ts of a post an earlier attempt made for this delivery, if there is one: every
+        page of history back to (a margin before) the delivery's creation is searched."""
         since = epoch_of(delivery.created_at)
         kwargs: dict[str, Any] = {
             "channel": channel,
-            "limit": HISTORY_LIMIT,
+            "limit": HISTORY_PAGE,
             "include_all_metadata": True,
         }
         if since is not None:
             kwargs["oldest"] = f"{since - HISTORY_MARGIN_SECONDS:.6f}"
-        try:
-            history = await self.client.conversations_history(**kwargs)
-        except SlackApiError as exc:
-            if is_transient(exc):
-                raise
-            log.warning(
-                "cannot read the history of %s to check delivery %s was not posted already "
-                "(%s); posting it",
-                channel,
-                delivery.id,
-                api_error(exc),
-            )
-            return None
-        for message in history.get("messages") or []:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == EVENT_TYPE and payload.get("delivery_id") == delivery.id:
-                return str(message["ts"])
-        return None
+        cursor = ""
+        for _ in range(HISTORY_MAX_PAGES):
+            try:
+                history = await self.client.conversations_history(**kwargs, cursor=cursor or None)
+            except SlackApiError as exc:
+                if is_transient(exc) or is_permanent(exc):
+                    raise
+                log.warning(
+                    "cannot read the history of %s to check delivery %s was not posted already "
+                    "(%s); posting it",
+                    channel,
+                    delivery.id,
+                    api_error(exc),
+                )
+                return None
+            found = posted_ts(history.get("messages") or [], delivery.id)
+            if found is not None:
+                return found
+            cursor = str((history.get("response_metadata") or {}).get("next_cursor") or "")
+            if not history.get("has_more") or not cursor:
+                return None
+        raise SlackDeliveryError(
+            f"more than {HISTORY_MAX_PAGES * HISTORY_PAGE} messages in {channel} since delivery "
+            f"{delivery.id} was made; not posting it without knowing it is not there already"
+        )
+
+
+def posted_ts(messages: Sequence[Mapping[str, Any]], delivery_id: str) -> str | None:
+    """The ts of our post of `delivery_id` among `messages`, by its metadata."""
+    for message in messages:
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") == EVENT_TYPE and payload.get("delivery_id") == delivery_id:
+            return str(message["ts"])
+    return None

@@ -1,7 +1,9 @@
 """Socket Mode: the same Slack listeners over a WebSocket, for workspaces without a public URL.
 
 The HTTP server still runs (for `GET /healthz`, Teams and the outbox deliverer); only the way
-Slack's requests arrive changes.
+Slack's requests arrive changes. While Slack cannot be reached the connection is tried again
+with backoff, one log line per attempt; a refused app token stops start-up with one line.
+The server itself is built by the caller (`bot.server`), so this module never imports it.
 """
 
 from __future__ import annotations
@@ -9,20 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot.channels.slack.api import api_error
+from bot.channels.slack.api import api_error, describe_outage, is_transient
 from bot.channels.slack.channel import SLACK_CHANNEL_KEY, SlackChannel
-from bot.server import build_server
 from bot.service import Bot
 from bot.settings import Settings
 
 log = logging.getLogger("canishare.slack")
+BuildServer = Callable[[Settings, Bot | None], Awaitable[web.Application]]
+FIRST_RETRY_SECONDS: Final = 1.0
+MAX_RETRY_SECONDS: Final = 60.0
 
 
 class SocketModeError(RuntimeError):
@@ -48,10 +56,16 @@ class SocketModeServer:
 
 
 async def start_socket_mode(
-    settings: Settings, bot: Bot | None = None, *, port: int | None = None
+    settings: Settings,
+    bot: Bot | None = None,
+    *,
+    build: BuildServer,
+    port: int | None = None,
+    first_retry: float = FIRST_RETRY_SECONDS,
 ) -> SocketModeServer:
-    """Start the HTTP server (health, deliverer) and connect to Slack over Socket Mode."""
-    app = await build_server(settings, bot)
+    """Start the HTTP server (health, deliverer) and connect to Slack over Socket Mode,
+    trying again with backoff for as long as Slack cannot be reached."""
+    app = await build(settings, bot)
     if SLACK_CHANNEL_KEY not in app:
         raise SocketModeError("Socket Mode needs SLACK_BOT_TOKEN as well as SLACK_APP_TOKEN")
     runner = web.AppRunner(app, access_log=None)
@@ -66,9 +80,9 @@ async def start_socket_mode(
         logger=logging.getLogger("canishare.slack.socket"),
         web_client=channel.client,
     )
+    channel.mode = "socket"
     try:
-        await check_app_token(channel, settings)
-        await handler.connect_async()  # type: ignore[no-untyped-call]
+        await connect(handler, channel, settings, first_retry=first_retry)
     except BaseException:
         await handler.close_async()  # type: ignore[no-untyped-call]
         await runner.cleanup()
@@ -79,29 +93,71 @@ async def start_socket_mode(
     return SocketModeServer(app, runner, handler, int(bound))
 
 
+async def connect(
+    handler: AsyncSocketModeHandler,
+    channel: SlackChannel,
+    settings: Settings,
+    *,
+    first_retry: float = FIRST_RETRY_SECONDS,
+) -> None:
+    """Connect, retrying an unreachable or failing Slack with capped exponential backoff."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await check_app_token(channel, settings)
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+            return
+        except SocketModeError:
+            raise
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            reason = api_error(exc) if isinstance(exc, SlackApiError) else describe_outage(exc)
+            wait = min(MAX_RETRY_SECONDS, first_retry * 2 ** (attempt - 1))
+            wait *= 0.75 + random.random() / 2
+            log.warning(
+                "Socket Mode: could not connect to Slack (%s), attempt %d; trying again in %.1f s",
+                reason,
+                attempt,
+                wait,
+            )
+            await asyncio.sleep(wait)
+
+
 async def check_app_token(channel: SlackChannel, settings: Settings) -> None:
     """Fail fast with one clear line (the SDK would otherwise retry a bad token forever)."""
     try:
-        await channel.client.apps_connections_open(app_token=settings.slack_app_token)
+        await channel.single_try_client.apps_connections_open(app_token=settings.slack_app_token)
     except SlackApiError as exc:
+        if is_transient(exc):
+            raise
         raise SocketModeError(
             f"SLACK_APP_TOKEN was refused by Slack ({api_error(exc)}): it must be an app-level "
             "token with the connections:write scope, and Socket Mode must be on for the app"
         ) from exc
 
 
-async def run_socket_mode(settings: Settings) -> int:
-    """`canishare serve` with SLACK_APP_TOKEN set: run until SIGINT or SIGTERM."""
-    try:
-        server = await start_socket_mode(settings)
-    except SocketModeError as exc:
-        log.error("%s", exc)
-        return 1
+async def run_socket_mode(settings: Settings, build: BuildServer) -> int:
+    """`canishare serve` with SLACK_APP_TOKEN set: run until SIGINT or SIGTERM (which also
+    ends the wait while Slack is unreachable)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    starting = asyncio.create_task(start_socket_mode(settings, build=build))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        return 0
+    stopping.cancel()
+    try:
+        server = starting.result()
+    except SocketModeError as exc:
+        log.error("%s", exc)
+        return 1
     try:
         await stop.wait()
     finally:

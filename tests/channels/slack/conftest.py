@@ -82,6 +82,13 @@ class SlackHarness:
     url: str
     http: aiohttp.ClientSession
     _events: int = field(default=0)
+    _interactions: int = field(default=0)
+
+    def next_trigger(self) -> str:
+        """A fresh trigger id, as Slack gives every real interaction its own."""
+        self._interactions += 1
+        n = self._interactions
+        return f"1232142342{n}.333649436676.d8c1bb837935619ccad0f624c448f{n:03d}"
 
     @property
     def channel(self) -> SlackChannel:
@@ -133,10 +140,11 @@ class SlackHarness:
         await self.settle()
         return status, body
 
-    async def interact(self, data: dict[str, Any]) -> tuple[int, str]:
+    async def interact(self, data: dict[str, Any], *, settle: bool = True) -> tuple[int, str]:
         form = urlencode({"payload": json.dumps(data)})
         status, body, _ = await self.post(form, "application/x-www-form-urlencoded")
-        await self.settle()
+        if settle:
+            await self.settle()
         return status, body
 
     async def click(
@@ -147,21 +155,49 @@ class SlackHarness:
         user: str = USER,
         name: str = "sam.lee",
         channel: str = DM,
-        trigger_id: str = "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
-        action_id: str = "choice:0",
+        trigger_id: str | None = None,
+        action_id: str | None = None,
+        settle: bool = True,
     ) -> tuple[int, str]:
+        """Click the button carrying {"q": q, "a": a} on the newest message in `channel` that
+        has one (as Slack sends it: that message's ts and blocks), else a button from nowhere."""
+        data = self.click_payload(q, a, user=user, name=name, channel=channel)
+        if trigger_id is not None:
+            data["trigger_id"] = trigger_id
+        if action_id is not None:
+            data["actions"][0]["action_id"] = action_id
+        return await self.interact(data, settle=settle)
+
+    def click_payload(
+        self, q: str, a: str, *, user: str = USER, name: str = "sam.lee", channel: str = DM
+    ) -> dict[str, Any]:
         data = payload("block_actions")
         data["user"].update(id=user, username=name, name=name)
         data["container"]["channel_id"] = channel
         data["channel"] = {"id": channel, "name": "directmessage" if channel[0] == "D" else "leads"}
-        data["trigger_id"] = trigger_id
-        data["actions"][0].update(action_id=action_id, value=json.dumps({"q": q, "a": a}))
-        return await self.interact(data)
+        data["trigger_id"] = self.next_trigger()
+        value = json.dumps({"q": q, "a": a})
+        data["actions"][0].update(value=value, action_ts=f"1700000100.{self._interactions:06d}")
+        for message in reversed(self.fake.posted(channel)):
+            button = button_with(message.get("blocks") or [], q, a)
+            if button is not None:
+                data["container"]["message_ts"] = message["ts"]
+                data["message"] = {k: v for k, v in message.items() if k != "metadata"}
+                data["actions"][0].update(
+                    action_id=button["action_id"], value=button["value"], text=button["text"]
+                )
+                break
+        return data
 
     async def submit(self, values: dict[str, str], *, opened: int = -1) -> tuple[int, str]:
         """Submit the record modal the bot opened (the `opened`-th views.open), filled in."""
+        return await self.interact(self.submission(values, opened=opened))
+
+    def submission(self, values: dict[str, str], *, opened: int = -1) -> dict[str, Any]:
+        """The view_submission payload Slack sends for the opened modal, filled in."""
         view = [v for v in self.fake.views if v["kind"] == "open"][opened]["view"]
         data = payload("view_submission")
+        data["trigger_id"] = self.next_trigger()
         data["view"].update(
             blocks=view["blocks"],
             private_metadata=view["private_metadata"],
@@ -184,7 +220,7 @@ class SlackHarness:
             else:
                 state[block["block_id"]] = {"value": {"type": "plain_text_input", "value": value}}
         data["view"]["state"] = {"values": state}
-        return await self.interact(data)
+        return data
 
     # ------------------------------------------------------------------ waiting and the outbox
     async def settle(self) -> None:
@@ -201,6 +237,19 @@ class SlackHarness:
     def last_dm_buttons(self) -> list[dict[str, Any]]:
         blocks = self.fake.posted(DM)[-1]["blocks"]
         return [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def button_with(blocks: list[dict[str, Any]], q: str, a: str) -> dict[str, Any] | None:
+    """The button among `blocks` whose value is {"q": q, "a": a}."""
+    for block in blocks:
+        for element in block.get("elements") or [] if block.get("type") == "actions" else []:
+            try:
+                value = json.loads(element.get("value") or "null")
+            except ValueError:
+                continue
+            if value == {"q": q, "a": a}:
+                return dict(element)
+    return None
 
 
 def environment(fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import Core, open_store
 from bot.channels.slack.socket import start_socket_mode
+from bot.server import build_server
 from bot.service import Bot
 from bot.settings import load_settings
 from tests.channels.slack.conftest import (
@@ -33,7 +34,7 @@ async def test_socket_mode_acks_an_event_and_replies_in_the_dm(
     del env["SLACK_SIGNING_SECRET"]
     settings = load_settings(environ=env, dotenv=None)
     bot = Bot(core.conversation, await open_store(settings), settings, clock=Clock())
-    server = await start_socket_mode(settings, bot, port=0)
+    server = await start_socket_mode(settings, bot, build=build_server, port=0)
     try:
         envelope = payload("socket_events_api_envelope")
         envelope["payload"] = payload("event_message_im")
@@ -63,7 +64,7 @@ async def test_socket_mode_slash_commands_are_answered_in_the_ack(
     env = environment(fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-A0APP0001-test")
     settings = load_settings(environ=env, dotenv=None)
     bot = Bot(core.conversation, await open_store(settings), settings, clock=Clock())
-    server = await start_socket_mode(settings, bot, port=0)
+    server = await start_socket_mode(settings, bot, build=build_server, port=0)
     try:
         envelope = {
             "envelope_id": "1d2e3f40-aaaa-bbbb-cccc-1234567890ab",
@@ -107,7 +108,11 @@ async def test_a_public_record_channel_is_reported_to_the_admin_in_one_line_at_s
     assert (
         RECORD_CHANNEL in line and "public channel" in line and "CANISHARE_RECORD_CHANNEL" in line
     )
-    assert [c.method for c in fake_slack.startup_calls] == ["conversations.info"]
+    assert [c.method for c in fake_slack.startup_calls] == [
+        "auth.test",
+        "conversations.info",
+        "conversations.info",
+    ]
 
 
 async def test_a_private_record_channel_starts_quietly(

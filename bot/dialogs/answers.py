@@ -1,11 +1,45 @@
-"""Understand answers typed as free text: "yep", "no way", "dunno", "mum agreed"…"""
+"""Understand answers typed as free text: "yep", "nah not right now, she's in class",
+"dad won't agree to it", "no because he's already been seen by the GP", "the reasons bit".
+
+The phrase lists live in `bot/knowledge/dialog/answers.yaml`. A message is read in parts
+(clauses): each part's phrases are found longest first, never overlapping; at a yes/no
+question a word of negation just before a phrase turns it round; reasons ("because …") explain
+an answer and never change it. Two different answers, or a question back, give no answer: the
+bot asks again rather than guess.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
 from bot.knowledge.text import fold
+
+YES, NO, UNSURE = "yes", "no", "unsure"
+POLAR: Final = frozenset({YES, NO})
+# Words that start a reason or a second thought; what follows explains the answer before.
+REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "since"})
+BUT: Final = frozenset({"but", "though", "although", "however", "tho", "except", "whereas"})
+# An answer changed along the way ("said no at first, then came round"): the last one counts.
+CHANGED: Final = re.compile(r"\b(at first|originally|initially|to begin with|then changed|but then)\b")
+# Punctuation that ends a part of a sentence (checked on the raw text, before folding).
+_CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]\n]+|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
+_QUESTION_START = re.compile(
+    r"^(what|whats|wats|wot|wdym|which|who|whom|whose|why|how|when|where|do you|does it|is it|"
+    r"is that|are you|can you|could you|would you|should i|what if|depends (on )?what|meaning|"
+    r"define)\b"
+)
+_NUMBER = re.compile(
+    r"^(?:(?:number|no|num|nr|option|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
+)
+NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
+# "the one after lawful basis": the record part next to the one named
+_RELATIVE = re.compile(r"\b(after|before|below|above) (?:the )?(.+)$")
+INTERJECTIONS: Final = frozenset(
+    {"yes", "y", "yep", "yeah", "yea", "yup", "no", "n", "nope", "nah", "na", "naw", "aye"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +48,13 @@ class Parsed:
 
     answer: str | None
     ambiguous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    answer: str
+    start: int
+    end: int
 
 
 class PhraseMatcher:
@@ -35,26 +76,31 @@ class PhraseMatcher:
             self._starting.setdefault(tokens[0], []).append(index)
             self._whole.setdefault(tokens, answer)
 
-    def parse(self, text: str, allowed: Sequence[str] | None = None) -> Parsed:
-        tokens = fold(text).split()
-        if not tokens:
-            return Parsed(None)
-        covered = [False] * len(tokens)
-        found: list[str] = []
+    def find(self, tokens: Sequence[str], covered: list[bool]) -> list[_Found]:
+        """Every phrase in `tokens` not overlapping one already found (`covered` is updated)."""
+        found: list[_Found] = []
         candidates = sorted({i for t in set(tokens) for i in self._starting.get(t, ())})
         for index in candidates:
             phrase, answer = self._phrases[index]
             n = len(phrase)
+            if n == 1 and len(phrase[0]) == 1 and len(tokens) > 1:
+                continue  # "a", "e", "y": only an answer as the whole message
             for i in range(len(tokens) - n + 1):
                 if tuple(tokens[i : i + n]) == phrase and not any(covered[i : i + n]):
                     covered[i : i + n] = [True] * n
-                    found.append(answer)
-        distinct = set(found)
+                    found.append(_Found(answer, i, i + n))
+        return sorted(found, key=lambda f: f.start)
+
+    def parse(self, text: str, allowed: Sequence[str] | None = None) -> Parsed:
+        tokens = fold(text).split()
+        if not tokens:
+            return Parsed(None)
+        distinct = {f.answer for f in self.find(tokens, [False] * len(tokens))}
         if allowed is not None and not distinct <= set(allowed):
             # "not sure" at a yes/no question must not shrink to "sure": re-ask, never guess
             return Parsed(None)
         if len(distinct) == 1:
-            return Parsed(found[0])
+            return Parsed(next(iter(distinct)))
         return Parsed(None, ambiguous=len(distinct) > 1)
 
     def is_whole_phrase(self, tokens: tuple[str, ...]) -> bool:
@@ -65,16 +111,179 @@ class PhraseMatcher:
         return self._whole.get(tuple(fold(text).split()))
 
 
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    tokens: tuple[str, ...]
+    reason: bool  # starts with "because", "so", …: it explains the answer before it
+    contrast: bool  # starts with "but", "though", …
+
+
+def clauses(text: str) -> list[_Clause]:
+    """Split a message at punctuation and at words that start a reason or a contrast."""
+    out: list[_Clause] = []
+    for chunk in _CLAUSE_BREAK.split(text):
+        words = fold(chunk).split()
+        current: list[str] = []
+        reason = contrast = False
+        for word in words:
+            if word in REASONS or word in BUT:
+                if current:
+                    out.append(_Clause(tuple(current), reason, contrast))
+                current, reason, contrast = [], word in REASONS, word in BUT
+                continue
+            current.append(word)
+        if current:
+            out.append(_Clause(tuple(current), reason, contrast))
+    return out
+
+
 class AnswerParser:
-    """One matcher per answer group in bot/knowledge/dialog/answers.yaml."""
+    """Reads typed answers with the phrase lists of bot/knowledge/dialog/answers.yaml."""
 
-    def __init__(self, words: Mapping[str, Mapping[str, Iterable[str]]]) -> None:
-        self.groups = {name: PhraseMatcher(groups) for name, groups in words.items()}
+    def __init__(self, words: Mapping[str, Any]) -> None:
+        self.negators = frozenset(fold(str(w)) for w in words.get("negators", ()))
+        self.negatable = frozenset(fold(str(w)) for w in words.get("negatable", ()))
+        self.doubting = tuple(
+            tuple(fold(str(d)).split()) for d in words.get("doubting", ()) if fold(str(d))
+        )
+        self.conditional = tuple(
+            tuple(fold(str(c)).split()) for c in words.get("conditional", ()) if fold(str(c))
+        )
+        self.groups = {
+            name: PhraseMatcher(groups)
+            for name, groups in words.items()
+            if isinstance(groups, Mapping)
+        }
 
+    # ------------------------------------------------------------------ the dialog's questions
     def answer(self, question_id: str, text: str, allowed: Sequence[str]) -> Parsed:
-        group = question_id if question_id in ("consent", "person") else "common"
-        return self.option(group, text, allowed)
+        """The answer id `text` gives to the question, among `allowed` (None when unsure)."""
+        if question_id in ("consent", "person"):
+            return self.option(question_id, text, allowed)
+        polar = POLAR <= set(allowed)
+        whole = self.groups["whole"].exact(text) if "whole" in self.groups else None
+        if whole in allowed:
+            return Parsed(whole)
+        groups = [g for g in (question_id, "common") if g in self.groups]
+        return self._read(text, groups, allowed, polar=polar)
 
+    def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
+        """One of `allowed` from a group's phrases, a number ("3", "number 4") counting in
+        the order `allowed` is given, or the answer id itself typed ("not_asked")."""
+        folded = fold(text)
+        number = _NUMBER.match(folded)
+        if number and group == "record_field":
+            index = int(number.group(1)) - 1
+            rest = number.group(2) or ""
+            if re.search(r"\d", rest):
+                return Parsed(None, ambiguous=True)  # "2 and 3": which one?
+            if 0 <= index < len(allowed):
+                named = self._read(rest, [group], allowed, polar=False) if rest else Parsed(None)
+                if named.answer in (None, allowed[index]) and not named.ambiguous:
+                    return Parsed(allowed[index])
+                return Parsed(None, ambiguous=True)
+        for a in allowed:
+            if folded == fold(a.replace("_", " ")):
+                return Parsed(a)
+        if group not in self.groups:
+            return Parsed(None)
+        if group == "record_field":
+            beside = _RELATIVE.search(folded)
+            if beside:
+                named = self._read(beside.group(2), [group], allowed, polar=False).answer
+                if named is None:
+                    return Parsed(None)
+                index = allowed.index(named) + (1 if beside.group(1) in ("after", "below") else -1)
+                return Parsed(allowed[index]) if 0 <= index < len(allowed) else Parsed(None)
+        if group == "consent" and self._conditional(folded):
+            return Parsed(None, ambiguous=True)
+        return self._read(text, [group], allowed, polar=False)
+
+    def _conditional(self, folded: str) -> bool:
+        tokens = folded.split()
+        return any(
+            tuple(tokens[i : i + len(c)]) == c
+            for c in self.conditional
+            for i in range(len(tokens) - len(c) + 1)
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _read(
+        self, text: str, groups: Sequence[str], allowed: Sequence[str], *, polar: bool
+    ) -> Parsed:
+        parts = clauses(text)
+        answers: list[tuple[str, _Clause]] = []
+        for part in parts:
+            for answer in self._in_clause(part, groups, polar=polar):
+                answers.append((answer, part))
+        if not answers or (polar and _asks_back(text, parts, answers)):
+            return Parsed(None)
+        said = _what_counts(
+            answers,
+            parts,
+            weigh_but=polar or "record_confirm" in groups,
+            changed=bool(CHANGED.search(fold(text))),
+        )
+        distinct = list(dict.fromkeys(said))
+        if len(distinct) > 1 and polar and UNSURE in distinct:
+            # "yes, I think so, not 100% though": a hedge on top of an answer is still unsure
+            distinct = [UNSURE] if UNSURE in allowed else distinct
+        if set(distinct) == {"adult", "adult_lacking_capacity"}:
+            distinct = ["adult_lacking_capacity"]  # "elderly man, advanced dementia"
+        if len(distinct) != 1:
+            return Parsed(None, ambiguous=True)
+        if distinct[0] not in allowed:
+            return Parsed(None)
+        return Parsed(distinct[0])
+
+    def _in_clause(self, part: _Clause, groups: Sequence[str], *, polar: bool) -> list[str]:
+        tokens = part.tokens
+        covered = [False] * len(tokens)
+        found: list[tuple[_Found, bool]] = []  # (phrase, from the question's own list)
+        for n, group in enumerate(groups):
+            own = n == 0 and len(groups) > 1
+            found.extend((f, own) for f in self.groups[group].find(tokens, covered))
+        found.sort(key=lambda item: item[0].start)
+        answers = []
+        for k, (f, own) in enumerate(found):
+            if not (polar and f.answer in POLAR):
+                answers.append(f.answer)
+                continue
+            if self._modifies_next(found, k, tokens):
+                continue  # "it isn't | safe", "definitely not | secret": part of the next one
+            flips = int(self._doubted(tokens, f.start))
+            if not self.negatable.isdisjoint(tokens[f.start : f.end]):
+                window = range(max(0, f.start - NEGATION_WINDOW), f.start)
+                flips += sum(1 for i in window if not covered[i] and tokens[i] in self.negators)
+                flips += int(k > 0 and self._modifies_next(found, k - 1, tokens))
+            answer = f.answer
+            if flips % 2:
+                answer = NO if answer == YES else YES
+            answers.append(answer)
+        return answers
+
+    def _modifies_next(
+        self, found: Sequence[tuple[_Found, bool]], k: int, tokens: Sequence[str]
+    ) -> bool:
+        """A common phrase with a negation right before one of the question's own phrases."""
+        f, own = found[k]
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        return (
+            not own
+            and nxt is not None
+            and nxt[1]
+            and nxt[0].start == f.end
+            and any(t in self.negators for t in tokens[f.start : f.end])
+        )
+
+    def _doubted(self, tokens: Sequence[str], start: int) -> bool:
+        """Right after "I wouldn't say (that)": the phrase is turned round whatever it is."""
+        before = tuple(tokens[:start])
+        if before[-1:] == ("that",):
+            before = before[:-1]
+        return any(before[-len(d) :] == d for d in self.doubting if len(before) >= len(d))
+
+    # ------------------------------------------------------------------ whole messages
     def is_known_reply(self, text: str) -> bool:
         """The whole message is one known answer or command phrase ("no", "not sure",
         "she said no", "back"): nothing else is in it."""
@@ -82,17 +291,43 @@ class AnswerParser:
         return any(g.is_whole_phrase(tokens) for g in self.groups.values())
 
     def common(self, text: str) -> Parsed:
-        return self.groups["common"].parse(text)
+        return self._read(text, ["common"], (YES, NO, UNSURE), polar=True)
 
     def command(self, text: str) -> str | None:
         return self.groups["commands"].exact(text)
 
-    def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
-        parsed = self.groups[group].parse(text, allowed)
-        if parsed.answer is None and not parsed.ambiguous:
-            # the answer id itself, typed: "not_asked", "given", "public_task"
-            folded = fold(text)
-            for a in allowed:
-                if folded == fold(a.replace("_", " ")):
-                    return Parsed(a)
-        return parsed
+
+def _what_counts(
+    answers: Sequence[tuple[str, _Clause]],
+    parts: Sequence[_Clause],
+    *,
+    weigh_but: bool,
+    changed: bool,
+) -> list[str]:
+    """The answers that decide: the last one when the person changed their mind; an answer
+    the message opens with ("no, it's a sports injury"); a "but …" part after a situation
+    ("no names, but she's the only one in a wheelchair"); else everything except reasons. An
+    opening "yes" or "no" that a "but …" contradicts is two answers: the bot asks again."""
+    if changed:
+        return [answers[-1][0]]
+    first = parts[0]
+    leading = [a for a, part in answers if part is first]
+    opens = bool(first.tokens) and first.tokens[0] in INTERJECTIONS
+    if weigh_but:
+        contrast = [a for a, part in answers if part.contrast]
+        if contrast:
+            return [*leading, *contrast] if opens else contrast
+        if leading and len(first.tokens) <= 3 and len(parts) > 1:
+            return leading
+    firm = [a for a, part in answers if not part.reason]
+    return firm or [a for a, _ in answers]
+
+
+def _asks_back(text: str, parts: Sequence[_Clause], answers: Sequence[Any]) -> bool:
+    """A question back ("what kind of harm do you mean?", "safe for who?") is no answer,
+    unless an answer stands before it on its own ("yes — why do you ask?")."""
+    asks = text.rstrip().endswith("?") or bool(_QUESTION_START.match(" ".join(parts[0].tokens)))
+    if not asks:
+        return False
+    first = parts[0]
+    return not (len(parts) > 1 and len(first.tokens) <= 2 and answers[0][1] is first)

@@ -161,7 +161,7 @@ async def test_decide_accepts_the_usual_names_for_record_fields(bot: Bot) -> Non
         ),
         (
             {**REFUSED_NO_RISK, "record": {**RECORD, "case_reference": "Jess Smith"}},
-            "record field 'case_reference': That looks like it contains a name",
+            "record field 'case_reference': In “Case reference”, “Jess Smith” looks like a name",
         ),
     ],
 )

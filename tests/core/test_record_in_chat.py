@@ -20,9 +20,10 @@ RISK_REFUSED = {
     "identifiable": "yes",
     "confidential": "yes",
     "risk_of_harm": "yes",
+    "adult_wishes": "no",
 }
 PUBLIC_INTEREST_NO = {
-    **RISK_REFUSED,
+    **{k: v for k, v in RISK_REFUSED.items() if k != "adult_wishes"},
     "risk_of_harm": "no",
     "consent": "refused",
     "public_interest": "no",
@@ -88,9 +89,13 @@ def test_a_shared_decision_is_recorded_field_by_field_and_saved(
     assert record["practitioner"] == chat.user
     assert record["channel"] == "console"
     assert record["outcome"] == "share_without_consent"
-    assert record["decided_by"] == "risk_of_harm=yes"
+    assert record["decided_by"] == "adult_wishes=no"
     assert record["shared"] is True
-    assert answers_of(record) == [*RISK_REFUSED.items()]
+    assert answers_of(record) == [
+        *[(q, a) for q, a in RISK_REFUSED.items() if q != "adult_wishes"],
+        ("person", "skip"),
+        ("adult_wishes", "no"),
+    ]
     assert {k: record[k] for k in SHARED_FIELDS} == SHARED_FIELDS
     assert record["lawful_basis"] == "public_task"
     assert record["special_category"] == "schedule1_para18"

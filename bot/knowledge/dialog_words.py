@@ -68,6 +68,20 @@ REQUIRED_MESSAGES: Final = (
     "rate_limited",
     "too_long",
 )
+NESTED_MESSAGES: Final = {
+    "welcome": ("title", "text"),
+    "welcome_back": ("title", "decision", "outcome", "record", "escalation"),
+    "pii": ("warning_title", "warning", "blocked", "found"),
+    "escalation": (
+        "ask_reference",
+        "ask_question",
+        "sent_title",
+        "sent",
+        "cancelled",
+        "cancel_hint",
+        "cancel_label",
+    ),
+}
 COMMANDS: Final = (
     "back",
     "restart",
@@ -184,6 +198,11 @@ def check_dialog_words(
         need("answers", ["commands", command], list)
     for key in REQUIRED_MESSAGES:
         need("messages", [key], object)
+    for section, keys in NESTED_MESSAGES.items():
+        for key in keys:
+            need("messages", [section, key])
+    need("messages", ["pii", "advice", "default"])
+    need("messages", ["cancel_words"], list)
     return problems
 
 

@@ -113,6 +113,11 @@ def knowledge_check(settings: Settings) -> int:
             f"warning: {e.file}, entry {e.id}: last reviewed {e.last_reviewed}, "
             f"more than {REVIEW_AFTER_DAYS // 30} months ago — please review it"
         )
+    for file, reviewed in kb.stale_files(date.today()):
+        print(
+            f"warning: {file}: last reviewed {reviewed}, "
+            f"more than {REVIEW_AFTER_DAYS // 30} months ago — please review it"
+        )
     myths = sum(1 for e in kb.entries.values() if e.kind == "myth")
     topics = sum(1 for e in kb.entries.values() if e.kind == "topic")
     print(

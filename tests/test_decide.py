@@ -312,3 +312,18 @@ def test_the_command_line_names_an_unknown_question_id_and_exits_2(tmp_path: Pat
     assert ran.stderr.startswith("canishare: facts: 'risk_of_hram' is not a question id.")
     assert "Did you mean 'risk_of_harm'?" in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+async def test_paragraph_18_with_consent_given_is_refused_with_the_reason(bot: Bot) -> None:
+    facts = {
+        **REFUSED_NO_RISK,
+        "consent": "given",
+        "record": {**RECORD, "special_category": "schedule1_para18"},
+    }
+
+    with pytest.raises(DecideError) as raised:
+        await run(bot, facts)
+
+    assert "record field 'special_category'" in str(raised.value)
+    assert "for sharing without consent" in str(raised.value)
+    assert await bot.store.records("decision") == []

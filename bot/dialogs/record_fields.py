@@ -225,7 +225,7 @@ class FieldCheck:
 
 def names_para_18(text: str) -> bool:
     """The typed words name Schedule 1 paragraph 18 itself, not just "yes" or "health"."""
-    return bool(set(fold(text).split()) & NAMES_PARA_18)
+    return text.strip() == PARA_18 or bool(set(fold(text).split()) & NAMES_PARA_18)
 
 
 def summary_lines(record: Mapping[str, Any], words: RecordWords) -> list[str]:

@@ -183,7 +183,8 @@ class Conversation:
         if event.kind != TEXT or writing or known:
             return turn
         kinds = self.pii.find(text, inbound.now.date())
-        warning = [self.say.pii_warning(kinds)] if kinds else []
+        found = self.kit.policy.findings("message", text, inbound.now.date()) if kinds else []
+        warning = [self.say.pii_warning(kinds, found)] if kinds else []
         return Turn(turn.state, warning + turn.replies, turn.effects)
 
     def _writing(self, state: DialogState) -> bool:

@@ -269,9 +269,14 @@ class Say:
         labels = list(dict.fromkeys(names.get(k, k) for k in kinds))
         return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
-    def pii_warning(self, kinds: list[str]) -> Reply:
+    def pii_warning(self, kinds: list[str], found: Sequence[Finding] = ()) -> Reply:
+        """A message held personal details: say which words, and that nothing was kept."""
         p = self.w.message("pii")
-        return self.warning(p["warning_title"], p["warning"].format(what=self.pii_kinds(kinds)))
+        what = self.pii_kinds(kinds)
+        words = list(dict.fromkeys(f"“{f.words}”" for f in found if f.words))
+        if words:
+            what = f"{what} ({', '.join(words)})"
+        return self.warning(p["warning_title"], p["warning"].format(what=what))
 
     def pii_blocked(self, kinds: list[str]) -> str:
         return str(self.w.message("pii")["blocked"]).format(what=self.pii_kinds(kinds))

@@ -331,7 +331,8 @@ def test_personal_details_typed_during_the_decision_are_warned_about_not_stored(
 
     said = chat.send("no, but Jess Smith's mum called 07700 900123")
 
-    assert said.of_kind(ReplyKind.WARNING)
+    [warning] = said.of_kind(ReplyKind.WARNING)
+    assert "a name and a phone number (“Jess Smith's”, “07700 900123”)" in warning.text
     assert "Jess" not in chat.state.to_json()
 
 

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.slack.sender import SlackSender
 from bot.core.replies import Inbound
 from bot.dialogs.flow import ALL_QUESTIONS, SKIP
+from bot.records.deliver import Deliverer
 from bot.service import Bot, Handled
+from bot.settings import Settings
+from tests.fakes.slack_api import FakeSlack
 
 # Fictional facts that reach each outcome (design.md's precedence table).
 FACTS: Mapping[str, Mapping[str, str]] = {
@@ -144,3 +150,67 @@ class Practitioner:
 def day(d: int, hour: int = 10, minute: int = 0, *, month: int = 11) -> datetime:
     """A moment in 2026 (November unless said), UTC."""
     return datetime(2026, month, d, hour, minute, tzinfo=UTC)
+
+
+# Typed questions over the month (counted as answers given outside a turn, until the router
+# emits Asked effects itself).
+QUESTIONS = [
+    (day(2, 9), "is consent always needed?"),
+    (day(2, 11), "is GDPR a barrier to sharing information?"),
+    (day(5, 9), "is consent always needed before I share?"),
+    (day(5, 15), "what is the capital of France?"),
+    (day(12, 10), "do we need an information sharing agreement before we share?"),
+    (day(12, 11), "do I need consent to share?"),
+    (day(19, 10), "what is our lawful basis for sharing?"),
+    (day(19, 12), "how do I reset my password?"),
+    (day(26, 10), "can I share without consent?"),
+]
+
+
+async def make_a_month(bot: Bot, clock: Clock, settings: Settings, fake: FakeSlack) -> None:
+    """A month of fictional practice: decisions, requests for advice, claims, deliveries."""
+    teacher = Practitioner(bot, "U0TEACH001")
+    nurse = Practitioner(bot, "U0NURSE001")
+    clock.at(day(31, 23, 59, month=10))
+    await teacher.record("share", "CP-2026-0001")  # the day before the period
+    clock.at(day(30, 9, month=10))
+    late = await nurse.ask_for_advice("CP-2026-0002", "Should the housing officer be told?")
+    clock.advance(minutes=5)
+    await bot.claim(late["id"], "U0LEAD0001", "Lead One")
+    for when, who, outcome, ref in [
+        (day(2), teacher, "share_without_consent", "CP-2026-0101"),
+        (day(3), teacher, "do_not_share", "CP-2026-0102"),
+        (day(9), nurse, "emergency", "CP-2026-0103"),
+        (day(10), teacher, "share", "CP-2026-0104"),
+        (day(17, 16, 30), nurse, "must_share", "CP-2026-0105"),
+    ]:
+        clock.at(when)
+        await who.record(outcome, ref)
+    clock.at(day(4, 10))
+    first = await nurse.ask_for_advice("CP-2026-0201", "Is the GP request legitimate?")
+    clock.advance(minutes=12)
+    await bot.claim(first["id"], "U0LEAD0002", "Lead Two")
+    clock.at(day(11, 14))
+    second = await teacher.ask_for_advice("CP-2026-0202", "Can the club tell the school?")
+    clock.advance(minutes=90)
+    await bot.claim(second["id"], "U0LEAD0001", "Lead One")
+    await bot.claim(second["id"], "U0LEAD0002", "Lead Two")  # too late: already claimed
+    clock.at(day(20, 8))
+    await nurse.ask_for_advice("CP-2026-0203", "Does the consent of the mother matter here?")
+
+    for when, question in QUESTIONS:
+        clock.at(when)
+        await bot.count_answer(question, bot.conversation.knowledge.ask(question))
+
+    clock.at(day(25, 12))
+    sender = SlackSender(
+        AsyncWebClient(token=settings.slack_bot_token, base_url=fake.api_url), bot, settings
+    )
+    deliverer = Deliverer(bot.store, {"slack": sender}, clock)
+    for _ in range(10):  # bounded: each pass delivers what is due
+        if await deliverer.run_once() == 0:
+            break
+    clock.at(day(26, 9))
+    await teacher.record("ask_consent", "CP-2026-0106")  # not tried yet: pending
+    clock.at(day(1, 0, 0, month=12))
+    await nurse.record("seek_advice", "CP-2026-0107")  # the day after the period

@@ -6,63 +6,14 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.channels.slack.sender import SlackSender
-from bot.records.deliver import Deliverer
 from bot.report.figures import gather, moment
 from bot.report.period import Period
 from bot.service import Bot
 from bot.settings import Settings
 from tests.fakes.slack_api import FakeSlack
-from tests.report.practice import Clock, Practitioner, day
+from tests.report.practice import Clock, day, make_a_month
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))
-
-
-async def make_a_month(bot: Bot, clock: Clock, settings: Settings, fake: FakeSlack) -> None:
-    """A month of fictional practice: decisions, requests for advice, claims, deliveries."""
-    teacher = Practitioner(bot, "U0TEACH001")
-    nurse = Practitioner(bot, "U0NURSE001")
-    clock.at(day(31, 23, 59, month=10))
-    await teacher.record("share", "CP-2026-0001")  # the day before the period
-    clock.at(day(30, 9, month=10))
-    late = await nurse.ask_for_advice("CP-2026-0002", "Should the housing officer be told?")
-    clock.advance(minutes=5)
-    await bot.claim(late["id"], "U0LEAD0001", "Lead One")
-    for when, who, outcome, ref in [
-        (day(2), teacher, "share_without_consent", "CP-2026-0101"),
-        (day(3), teacher, "do_not_share", "CP-2026-0102"),
-        (day(9), nurse, "emergency", "CP-2026-0103"),
-        (day(10), teacher, "share", "CP-2026-0104"),
-        (day(17, 16, 30), nurse, "must_share", "CP-2026-0105"),
-    ]:
-        clock.at(when)
-        await who.record(outcome, ref)
-    clock.at(day(4, 10))
-    first = await nurse.ask_for_advice("CP-2026-0201", "Is the GP request legitimate?")
-    clock.advance(minutes=12)
-    await bot.claim(first["id"], "U0LEAD0002", "Lead Two")
-    clock.at(day(11, 14))
-    second = await teacher.ask_for_advice("CP-2026-0202", "Can the club tell the school?")
-    clock.advance(minutes=90)
-    await bot.claim(second["id"], "U0LEAD0001", "Lead One")
-    await bot.claim(second["id"], "U0LEAD0002", "Lead Two")  # too late: already claimed
-    clock.at(day(20, 8))
-    await nurse.ask_for_advice("CP-2026-0203", "Does the consent of the mother matter here?")
-
-    clock.at(day(25, 12))
-    sender = SlackSender(
-        AsyncWebClient(token=settings.slack_bot_token, base_url=fake.api_url), bot, settings
-    )
-    deliverer = Deliverer(bot.store, {"slack": sender}, clock)
-    for _ in range(10):  # bounded: each pass delivers what is due
-        if await deliverer.run_once() == 0:
-            break
-    clock.at(day(26, 9))
-    await teacher.record("ask_consent", "CP-2026-0106")  # not tried yet: pending
-    clock.at(day(1, 0, 0, month=12))
-    await nurse.record("seek_advice", "CP-2026-0107")  # the day after the period
 
 
 def in_november(stamped: str) -> bool:

@@ -257,7 +257,13 @@ async def records_cmd(settings: Settings, args: argparse.Namespace) -> int:
             gone = await store.purge_records(
                 before=now - timedelta(days=settings.retention_days), now=now, purge_id=new_id("P")
             )
-            print(f"purged {idle} idle conversation(s) and {gone} record(s) past retention")
+            from bot.report.gaps import purge_kept_questions
+
+            kept = await purge_kept_questions(store, settings, now=now)
+            print(
+                f"purged {idle} idle conversation(s), {gone} record(s) past retention and "
+                f"{kept} kept unanswered question(s)"
+            )
             return 0
     finally:
         await store.close()

@@ -13,10 +13,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from bot.core.pii import PersonalDetails
 from bot.knowledge.base import KnowledgeBase
+from bot.records.store import Store
+from bot.settings import Settings
 
 REMOVED: Final = "[removed]"
 MAX_KEPT_CHARS: Final = 280  # a longer message is a case story, not a gap in the answers
@@ -168,3 +171,12 @@ def _strings(value: Any) -> Iterable[str]:
     elif isinstance(value, list | tuple):
         for v in value:
             yield from _strings(v)
+
+
+async def purge_kept_questions(store: Store, settings: Settings, *, now: datetime) -> int:
+    """Delete kept unanswered questions older than CANISHARE_KEEP_UNANSWERED_DAYS — and every
+    one of them when the setting is off (turning it off means keeping none)."""
+    if settings.keep_unanswered_days <= 0:
+        return await store.purge_unanswered(before=None)
+    cut_off = now.astimezone(UTC).date() - timedelta(days=settings.keep_unanswered_days - 1)
+    return await store.purge_unanswered(before=cut_off)

@@ -11,6 +11,8 @@ import pytest
 from bot.app import Core, open_store
 from bot.service import Bot
 from bot.settings import Settings
+from tests.channels.teams.conftest import connector as connector  # the fake Bot Framework
+from tests.channels.teams.conftest import start_teams as start_teams  # a real server for it
 from tests.fakes.slack_api import FakeSlack
 from tests.report.practice import Clock, day
 

@@ -15,9 +15,10 @@ from bot.core.conversation import Conversation, Turn
 from bot.core.effects import Asked
 from bot.core.replies import Inbound
 from bot.dialogs.state import DialogState
+from bot.report.gaps import purge_kept_questions
 from bot.service import Bot
 from bot.settings import Settings
-from tests.report.practice import Clock, Practitioner
+from tests.report.practice import Clock, Practitioner, day
 
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
 
@@ -190,3 +191,24 @@ async def test_typed_questions_through_the_real_dialog_are_counted_by_answer(bot
     counts = {a: n for _, a, n in await bot.store.question_counts(*NOVEMBER)}
     assert counts == {"myth.consent-always-needed": 2, "myth.gdpr-barrier": 1, "none": 1}
     assert await bot.store.unanswered_questions() == []  # not kept by default
+
+
+async def test_kept_questions_go_after_the_days_set_and_all_go_when_keeping_is_off(
+    core: Core, settings: Settings, clock: Clock, closing: list[Bot]
+) -> None:
+    bot = await bot_with(core, settings, clock, keep_days=30)
+    closing.append(bot)
+    for when, text in [(day(1), "room booking"), (day(20), "parking"), (day(30), "holidays")]:
+        clock.at(when)
+        await bot.count_question("none", text)
+
+    after_thirty_days = await purge_kept_questions(bot.store, bot.settings, now=day(30, 23))
+    kept = await bot.store.unanswered_questions()
+    turned_off = dataclasses.replace(bot.settings, keep_unanswered_days=0)
+    after_turning_off = await purge_kept_questions(bot.store, turned_off, now=day(30, 23))
+
+    assert after_thirty_days == 0  # 1 to 30 November is thirty days
+    assert [text for _, text in kept] == ["holidays", "parking", "room booking"]
+    assert after_turning_off == 3
+    assert await bot.store.unanswered_questions() == []
+    assert await bot.store.question_counts(*NOVEMBER)  # the counts stay

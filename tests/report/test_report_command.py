@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+from bot.app import Core, open_store
+from bot.service import Bot
+from bot.settings import Settings
 from tests.cli_runner import run_many
+from tests.report.practice import Clock, day
 
 
 def test_the_report_command_prints_json_and_writes_html_and_refuses_bad_input(
@@ -65,3 +70,33 @@ def test_knowledge_gaps_says_how_to_keep_unanswered_questions_when_they_are_not(
         "unanswered_last_30_days": 0,
         "questions": [],
     }
+
+
+async def test_knowledge_gaps_lists_kept_questions_most_asked_first(
+    core: Core, settings: Settings, clock: Clock
+) -> None:
+    keeping = dataclasses.replace(settings, keep_unanswered_days=30)
+    bot = Bot(core.conversation, await open_store(keeping), keeping, clock=clock)
+    try:
+        for when, text in [
+            (day(3), "how do I book the minibus"),
+            (day(9), "can I ring Zorblax about the minibus"),
+            (day(10), "how do I book the minibus"),
+        ]:
+            clock.at(when)
+            await bot.count_question("none", text)
+    finally:
+        await bot.store.close()
+    db = Path(settings.db_url.removeprefix("sqlite:///"))
+    (db.parent / ".env").write_text("CANISHARE_KEEP_UNANSWERED_DAYS=30\n", encoding="utf-8")
+
+    [listed] = run_many([(["knowledge", "gaps"], db)])
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert "Kept for 30 days, personal details removed" in listed.stdout
+    assert lines[-2:] == [
+        "     2 ×  how do I book the minibus   (last asked 2026-11-10)",
+        "     1 ×  can I ring [removed] about the minibus   (last asked 2026-11-09)",
+    ]
+    assert "Zorblax" not in listed.stdout

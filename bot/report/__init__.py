@@ -1,6 +1,7 @@
 """The monitoring report for safeguarding leads (issue 14): counts only, never who or what.
 
-`questions` counts what the bot was asked; `gaps` keeps (optionally, scrubbed) what it could
-not answer; `figures` gathers the numbers; `page` draws the HTML (matplotlib is imported there
-only); `summary` posts the monthly summary; `cli` is the `canishare report` command.
+The service counts what the bot was asked (store migration 2); `gaps` keeps, only if asked to
+and scrubbed, what it could not answer; `period` and `figures` gather the numbers; `page` and
+`charts` draw the HTML (matplotlib is imported there only); `summary` queues the monthly
+summary; `cli` is `canishare report` and `canishare knowledge gaps`.
 """

@@ -48,6 +48,9 @@ _ID = re.compile(r'\bid="([^"]+)"')
 _HREF = re.compile(r'href="#([^"]+)"')
 _URL = re.compile(r"url\(#([^)]+)\)")
 _SIZE = re.compile(r'\s(?:width|height)="[^"]*"')
+# namespace declarations: the HTML parser knows SVG and xlink without them, and a page with no
+# URL in it at all is easier to check for external references
+_NAMESPACES = re.compile(r'\sxmlns(?::xlink)?="[^"]*"')
 
 
 def stacked_weeks(
@@ -179,7 +182,7 @@ def inline_svg(svg: str, chart_id: str, title: str, description: str) -> str:
     body = _HREF.sub(lambda m: f'href="#{chart_id}-{m.group(1)}"', body)
     body = _URL.sub(lambda m: f"url(#{chart_id}-{m.group(1)})", body)
     end = body.index(">")
-    root = _SIZE.sub("", body[:end])
+    root = _NAMESPACES.sub("", _SIZE.sub("", body[:end]))
     labels = (
         f' role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" class="chart"'
         f' id="{chart_id}"'

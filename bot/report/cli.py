@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
+from bot.records.store import Store
 from bot.report.period import Period, PeriodError, period_from
 from bot.settings import Settings
 
@@ -48,7 +49,6 @@ def add_report_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 async def report_cmd(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import open_store
     from bot.report.figures import gather
 
     now = datetime.now(UTC)
@@ -62,7 +62,9 @@ async def report_cmd(settings: Settings, args: argparse.Namespace) -> int:
         out = Path(f"canishare-report-{period.since}-to-{period.until}.html")
     if out is not None and not out.parent.is_dir():
         return _usage(f"cannot write {out}: the folder {out.parent} does not exist")
-    store = await open_store(settings)
+    store = await _open(settings)
+    if store is None:
+        return EXIT_USAGE
     try:
         figures = await gather(store, period, now=now)
     finally:
@@ -95,6 +97,17 @@ def _answer_titles(settings: Settings) -> dict[str, str]:
     return answer_titles(load_knowledge(organisation_file=settings.org_file))
 
 
+async def _open(settings: Settings) -> Store | None:
+    """The store, or None after saying in one line why it cannot be opened."""
+    from bot.app import open_store
+
+    try:
+        return await open_store(settings)
+    except Exception as exc:  # a command-line boundary: one line, never a traceback
+        _usage(f"cannot open the store named by CANISHARE_DB_URL ({type(exc).__name__}: {exc})")
+        return None
+
+
 def _usage(message: str) -> int:
     print(f"canishare: {message}", file=sys.stderr)
     return EXIT_USAGE
@@ -117,11 +130,11 @@ def add_gaps_parser(ksub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 async def gaps_cmd(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import open_store
-
     today = datetime.now(UTC).date()
     recent = Period(today - timedelta(days=RECENT_DAYS - 1), today)
-    store = await open_store(settings)
+    store = await _open(settings)
+    if store is None:
+        return EXIT_USAGE
     try:
         counts = await store.question_counts(recent.since, recent.until)
         kept = await store.unanswered_questions() if settings.keep_unanswered_days else []

@@ -119,3 +119,33 @@ async def test_append_once_appends_once_however_many_try_at_the_same_time(store:
     assert [r["id"] for r in await store.records("summary")] == ["S-2026-11"]
     assert [d.target for d in await store.deliveries()] == ["slack:summary"]
     assert await store.verify() == []
+
+
+async def test_the_report_reads_records_escalations_and_deliveries_of_a_period(
+    store: Store,
+) -> None:
+    def decision(record_id: str, when: datetime) -> NewRecord:
+        body = {"id": record_id, "created_at": when.isoformat(), "outcome": "share"}
+        return NewRecord("decision", body, ("slack:record",))
+
+    def escalation(record_id: str, when: datetime) -> NewRecord:
+        body = {"id": record_id, "created_at": when.isoformat(), "case_reference": "CP-1"}
+        return NewRecord("escalation", body, ("slack:leads",), escalation=True)
+
+    inside, before = NOW, NOW - timedelta(days=30)
+    await store.append([decision("R-1", inside), escalation("E-1", inside)], now=inside)
+    await store.append([decision("R-0", before), escalation("E-0", before)], now=before)
+    await store.claim_escalation("E-1", "U0LEAD", "Lead", now=inside + timedelta(minutes=5))
+    [due] = [d for d in await store.claim_due("w", now=inside) if d.record_id == "R-1"]
+    await store.retry_later(due.id, "refused", when=inside + timedelta(minutes=1))
+
+    start, end = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    records = await store.records_created("decision", since="2026-11-01", before="2026-12-01")
+    escalations = await store.escalation_times(since="2026-11-01", before="2026-12-01")
+    states = await store.delivery_states(since=start, before=end)
+
+    assert [r["id"] for r in records] == ["R-1"]
+    assert [(created[:10], claimed is not None) for created, claimed in escalations] == [
+        ("2026-11-14", True)
+    ]
+    assert sorted(states) == [("pending", False, 1), ("pending", True, 1)]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.app import Core, open_store
+from bot.report.cli import gaps_cmd, report_cmd
 from bot.service import Bot
 from bot.settings import Settings
 from tests.cli_runner import run_many
@@ -100,3 +104,21 @@ async def test_knowledge_gaps_lists_kept_questions_most_asked_first(
         "     1 ×  can I ring [removed] about the minibus   (last asked 2026-11-09)",
     ]
     assert "Zorblax" not in listed.stdout
+
+
+async def test_a_store_that_cannot_be_opened_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "not-a-folder").write_text("", encoding="utf-8")
+    settings = Settings(db_url=f"sqlite:///{tmp_path}/not-a-folder/canishare.db")
+    args = argparse.Namespace(since=None, until=None, format="json", out=None, json=False)
+
+    report_status = await report_cmd(settings, args)
+    gaps_status = await gaps_cmd(settings, args)
+
+    said = capsys.readouterr()
+    assert (report_status, gaps_status) == (2, 2)
+    assert said.out == ""
+    lines = said.err.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith("canishare: cannot open the store") for line in lines)

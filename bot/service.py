@@ -188,11 +188,12 @@ class Bot:
             return False
         return True
 
-    async def count_answer(self, question: str, result: Lookup) -> bool:
-        """`count_question` for a knowledge lookup's result."""
+    async def count_answer(self, question: str, result: Lookup) -> None:
+        """`count_question` for a knowledge lookup's result (a channel can spawn it as is)."""
         if result.entry is None:
-            return await self.count_question(UNANSWERED, question)
-        return await self.count_question(result.entry.id)
+            await self.count_question(UNANSWERED, question)
+        else:
+            await self.count_question(result.entry.id)
 
     def _question(self, asked: Asked) -> Question:
         if asked.answer_id != UNANSWERED or self.settings.keep_unanswered_days <= 0:

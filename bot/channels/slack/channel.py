@@ -28,7 +28,6 @@ from bot.channels.slack import render
 from bot.channels.slack.api import api_error, in_turn_client, outbox_client
 from bot.channels.slack.sender import SlackSender
 from bot.core.replies import Inbound, Reply, ReplyKind
-from bot.knowledge.search import Lookup
 from bot.records.deliver import Sender
 from bot.service import Bot
 from bot.settings import Settings
@@ -440,14 +439,10 @@ class SlackChannel:
         if not self.bot.limiter.allow(user):
             return [Reply(kind=ReplyKind.INFO, text=conversation.words.text("rate_limited"))]
         result = conversation.knowledge.ask(question)
-        self.spawn(self._count(question, result), "/myth count")
+        self.spawn(self.bot.count_answer(question, result), "/myth count")
         if result.entry is None:
             return conversation.say.none(m.id for m in result.alternatives)
         return [conversation.say.entry(result.entry)]
-
-    async def _count(self, question: str, result: Lookup) -> None:
-        """Count the answer for the leads' report (an answer given outside a dialog turn)."""
-        await self.bot.count_answer(question, result)
 
     # ------------------------------------------------------------------ showing replies
     async def show(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.knowledge.base import KnowledgeError
+from bot.report.cli import add_gaps_parser, add_report_parser
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -52,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     knowledge = sub.add_parser("knowledge", help="check the knowledge base")
     ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION", required=True)
     ksub.add_parser("check", help="validate every file; warn about entries due for review")
+    add_gaps_parser(ksub)
+    add_report_parser(sub)
     manifest = sub.add_parser("manifest", help="print the Slack manifest or build the Teams app")
     manifest.add_argument("platform", choices=("slack", "teams"))
     manifest.add_argument("--url", help="public base URL (default: CANISHARE_PUBLIC_URL)")
@@ -74,8 +77,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "knowledge" and args.knowledge_command == "gaps":
+        from bot.report.cli import gaps_cmd
+
+        return asyncio.run(gaps_cmd(settings, args))
     if args.command == "knowledge":
         return knowledge_check(settings)
+    if args.command == "report":
+        from bot.report.cli import report_cmd
+
+        return asyncio.run(report_cmd(settings, args))
     if args.command == "ask":
         return ask(settings, args.text, as_json=args.json)
     if args.command == "chat":
@@ -256,7 +267,13 @@ async def records_cmd(settings: Settings, args: argparse.Namespace) -> int:
             gone = await store.purge_records(
                 before=now - timedelta(days=settings.retention_days), now=now, purge_id=new_id("P")
             )
-            print(f"purged {idle} idle conversation(s) and {gone} record(s) past retention")
+            from bot.report.gaps import purge_kept_questions
+
+            kept = await purge_kept_questions(store, settings, now=now)
+            print(
+                f"purged {idle} idle conversation(s), {gone} record(s) past retention and "
+                f"{kept} kept unanswered question(s)"
+            )
             return 0
     finally:
         await store.close()

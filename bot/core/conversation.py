@@ -305,11 +305,12 @@ class Conversation:
         return Turn(turn.state, turn.replies, asked)
 
     def _asked(self, found: Lookup, text: str) -> Effect:
-        """For the leads' report: which answer a typed question got. The words are kept
-        only for an unanswered one, and never when they hold personal details."""
+        """For the leads' report: which answer a typed question got. The words go with an
+        unanswered one only: the store keeps them (scrubbed of personal details) only where
+        the deployment has chosen to."""
         if found.entry is not None:
             return Asked(found.entry.id)
-        return Asked(ANSWERED_NONE, "" if self.pii.find(text) else text.strip())
+        return Asked(ANSWERED_NONE, text.strip())
 
     def _answer_then_resume(self, state: DialogState, replies: Sequence[Reply]) -> Turn:
         if not state.in_dialog:

@@ -183,11 +183,13 @@ def test_an_unanswered_question_is_counted_with_its_words(chat: Chat) -> None:
     assert asked(said.effects) == [Asked("none", "what time does the canteen open")]
 
 
-def test_an_unanswered_question_holding_personal_details_keeps_no_words(chat: Chat) -> None:
-    said = chat.send("what time does Jess Smith's bus leave")
+def test_an_answered_question_carries_no_words(chat: Chat) -> None:
+    # the words of unanswered questions go to the store, which keeps them only when the
+    # deployment opts in, and then scrubbed (tests/report/test_counting_questions.py)
+    said = chat.send("is gdpr a barrier to sharing?")
 
     [effect] = asked(said.effects)
-    assert effect.answer_id == "none"
+    assert effect.answer_id == "myth.gdpr-barrier"
     assert effect.text == ""
 
 

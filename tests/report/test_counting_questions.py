@@ -5,16 +5,13 @@ answered outside a dialog turn too."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
 
 from bot.app import Core, open_store
-from bot.core.conversation import Conversation, Turn
-from bot.core.effects import Asked
 from bot.core.replies import Inbound
-from bot.dialogs.state import DialogState
 from bot.report.gaps import purge_kept_questions
 from bot.service import Bot
 from bot.settings import Settings
@@ -23,30 +20,10 @@ from tests.report.practice import Clock, Practitioner, day
 NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
 
 
-class AskingConversation(Conversation):
-    """The real core, whose turns also carry the `Asked` effects the test scripts (until the
-    router emits them itself, the dialogs engineer's part)."""
-
-    asks: list[Sequence[Asked]]
-
-    def step(self, state: DialogState, inbound: Inbound) -> Turn:
-        turn = super().step(state, inbound)
-        extra = list(self.asks.pop(0)) if self.asks else []
-        return Turn(turn.state, turn.replies, [*turn.effects, *extra])
-
-
-def asking(core: Core, *asks: Sequence[Asked]) -> AskingConversation:
-    real = core.conversation
-    conversation = AskingConversation(real.knowledge, real.pii, real.idle_hours)
-    conversation.asks = list(asks)
-    return conversation
-
-
-async def bot_with(
-    core: Core, settings: Settings, clock: Clock, *asks: Sequence[Asked], keep_days: int = 0
-) -> Bot:
+async def bot_with(core: Core, settings: Settings, clock: Clock, *, keep_days: int = 0) -> Bot:
+    """The real core and a fresh store: the router emits an `Asked` for each typed question."""
     configured = dataclasses.replace(settings, keep_unanswered_days=keep_days)
-    return Bot(asking(core, *asks), await open_store(configured), configured, clock=clock)
+    return Bot(core.conversation, await open_store(configured), configured, clock=clock)
 
 
 @pytest.fixture
@@ -60,9 +37,7 @@ async def closing() -> AsyncIterator[list[Bot]]:
 async def test_each_answer_a_turn_gave_is_counted_with_the_turn(
     core: Core, settings: Settings, clock: Clock, closing: list[Bot]
 ) -> None:
-    bot = await bot_with(
-        core, settings, clock, [Asked("myth.gdpr-barrier")], [Asked("none", "parking permit?")]
-    )
+    bot = await bot_with(core, settings, clock)
     closing.append(bot)
     person = Practitioner(bot, "U0TEACH001")
 
@@ -78,7 +53,7 @@ async def test_each_answer_a_turn_gave_is_counted_with_the_turn(
 async def test_the_text_of_an_unanswered_question_is_not_kept_by_default(
     core: Core, settings: Settings, clock: Clock, closing: list[Bot]
 ) -> None:
-    bot = await bot_with(core, settings, clock, [Asked("none", "how do I book a meeting room")])
+    bot = await bot_with(core, settings, clock)
     closing.append(bot)
 
     await Practitioner(bot, "U0TEACH001").send("how do I book a meeting room")
@@ -90,13 +65,7 @@ async def test_the_text_of_an_unanswered_question_is_not_kept_by_default(
 async def test_when_kept_an_unanswered_question_is_kept_scrubbed_by_day_only(
     core: Core, settings: Settings, clock: Clock, closing: list[Bot]
 ) -> None:
-    bot = await bot_with(
-        core,
-        settings,
-        clock,
-        [Asked("none", "can I ring Zorblax on 07700 900123 about the rota")],
-        keep_days=30,
-    )
+    bot = await bot_with(core, settings, clock, keep_days=30)
     closing.append(bot)
 
     await Practitioner(bot, "U0TEACH001").send("can I ring Zorblax on 07700 900123 about the rota")
@@ -109,9 +78,7 @@ async def test_when_kept_an_unanswered_question_is_kept_scrubbed_by_day_only(
 async def test_an_answered_question_never_keeps_its_text_even_when_kept(
     core: Core, settings: Settings, clock: Clock, closing: list[Bot]
 ) -> None:
-    bot = await bot_with(
-        core, settings, clock, [Asked("myth.gdpr-barrier", "is gdpr a barrier")], keep_days=30
-    )
+    bot = await bot_with(core, settings, clock, keep_days=30)
     closing.append(bot)
 
     await Practitioner(bot, "U0TEACH001").send("is gdpr a barrier")
@@ -122,9 +89,7 @@ async def test_an_answered_question_never_keeps_its_text_even_when_kept(
 async def test_a_platform_retry_of_a_turn_counts_its_question_once(
     core: Core, settings: Settings, clock: Clock, closing: list[Bot]
 ) -> None:
-    bot = await bot_with(
-        core, settings, clock, [Asked("myth.gut-instinct")], [Asked("myth.gut-instinct")]
-    )
+    bot = await bot_with(core, settings, clock)
     closing.append(bot)
     inbound = Inbound("slack:U0TEACH001", "U0TEACH001", "slack", clock(), text="gut feeling?")
 
@@ -172,14 +137,6 @@ async def test_counting_that_fails_is_logged_and_never_raises(
 
 
 # ---------------------------------------------------------------------- end to end
-ROUTER_PENDING = pytest.mark.xfail(
-    strict=True,
-    reason="WIRE AT MERGE: the router does not emit Asked effects yet (the dialogs engineer "
-    "adds them); once it does this passes — then delete this mark",
-)
-
-
-@ROUTER_PENDING
 async def test_typed_questions_through_the_real_dialog_are_counted_by_answer(bot: Bot) -> None:
     person = Practitioner(bot, "U0TEACH001")
 

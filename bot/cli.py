@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.knowledge.base import KnowledgeError
+from bot.report.cli import add_gaps_parser, add_report_parser
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_USAGE = 2
@@ -35,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         "--facts", required=True, type=Path, help="JSON file: {question id: answer}"
     )
     decide.add_argument("--json", action="store_true", help="end with the result as JSON")
+    decide.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run everything, including the record step, but save nothing",
+    )
     sub.add_parser("serve", help="run the Slack and Teams HTTP server (or Slack Socket Mode)")
     records = sub.add_parser("records", help="export, check or tidy the decision records")
     rsub = records.add_subparsers(dest="records_command", metavar="ACTION", required=True)
@@ -47,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     knowledge = sub.add_parser("knowledge", help="check the knowledge base")
     ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION", required=True)
     ksub.add_parser("check", help="validate every file; warn about entries due for review")
+    add_gaps_parser(ksub)
+    add_report_parser(sub)
     manifest = sub.add_parser("manifest", help="print the Slack manifest or build the Teams app")
     manifest.add_argument("platform", choices=("slack", "teams"))
     manifest.add_argument("--url", help="public base URL (default: CANISHARE_PUBLIC_URL)")
@@ -69,14 +77,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "knowledge" and args.knowledge_command == "gaps":
+        from bot.report.cli import gaps_cmd
+
+        return asyncio.run(gaps_cmd(settings, args))
     if args.command == "knowledge":
         return knowledge_check(settings)
+    if args.command == "report":
+        from bot.report.cli import report_cmd
+
+        return asyncio.run(report_cmd(settings, args))
     if args.command == "ask":
         return ask(settings, args.text, as_json=args.json)
     if args.command == "chat":
         return asyncio.run(chat(settings))
     if args.command == "decide":
-        return asyncio.run(decide_cmd(settings, args.facts, as_json=args.json))
+        return asyncio.run(
+            decide_cmd(settings, args.facts, as_json=args.json, dry_run=args.dry_run)
+        )
     if args.command == "records":
         return asyncio.run(records_cmd(settings, args))
     if args.command == "serve":
@@ -104,6 +122,11 @@ def knowledge_check(settings: Settings) -> int:
     for e in stale:
         print(
             f"warning: {e.file}, entry {e.id}: last reviewed {e.last_reviewed}, "
+            f"more than {REVIEW_AFTER_DAYS // 30} months ago — please review it"
+        )
+    for file, reviewed in kb.stale_files(date.today()):
+        print(
+            f"warning: {file}: last reviewed {reviewed}, "
             f"more than {REVIEW_AFTER_DAYS // 30} months ago — please review it"
         )
     myths = sum(1 for e in kb.entries.values() if e.kind == "myth")
@@ -158,9 +181,10 @@ def _async_input_fallback(prompt: str) -> str:
     return input(prompt)
 
 
-async def decide_cmd(settings: Settings, facts_file: Path, *, as_json: bool) -> int:
-    from bot.app import build_bot
-    from bot.decide import DecideError, decide
+async def decide_cmd(
+    settings: Settings, facts_file: Path, *, as_json: bool, dry_run: bool = False
+) -> int:
+    from bot.decide import DecideError, decide_with
 
     try:
         facts = json.loads(facts_file.read_text(encoding="utf-8"))
@@ -170,14 +194,11 @@ async def decide_cmd(settings: Settings, facts_file: Path, *, as_json: bool) -> 
     except ValueError as exc:
         print(f"canishare: {facts_file} is not valid JSON: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    bot = await build_bot(settings)
     try:
-        run = await decide(bot, facts, print)
+        run = await decide_with(settings, facts, print, dry_run=dry_run)
     except DecideError as exc:
         print(f"canishare: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    finally:
-        await bot.store.close()
     if as_json:
         print(json.dumps(run.result(), ensure_ascii=False))
     return 0
@@ -246,7 +267,13 @@ async def records_cmd(settings: Settings, args: argparse.Namespace) -> int:
             gone = await store.purge_records(
                 before=now - timedelta(days=settings.retention_days), now=now, purge_id=new_id("P")
             )
-            print(f"purged {idle} idle conversation(s) and {gone} record(s) past retention")
+            from bot.report.gaps import purge_kept_questions
+
+            kept = await purge_kept_questions(store, settings, now=now)
+            print(
+                f"purged {idle} idle conversation(s), {gone} record(s) past retention and "
+                f"{kept} kept unanswered question(s)"
+            )
             return 0
     finally:
         await store.close()

@@ -17,6 +17,8 @@ from bot.app import build_core, open_store
 from bot.channels.base import Channel
 from bot.core.conversation import new_id
 from bot.records.deliver import Deliverer
+from bot.report.gaps import purge_kept_questions
+from bot.report.summary import post_monthly_summary
 from bot.service import Bot, utcnow
 from bot.settings import Settings
 
@@ -98,7 +100,9 @@ async def build_server(settings: Settings, bot: Bot | None = None) -> web.Applic
 
 
 async def sweep(bot: Bot, settings: Settings) -> None:
-    """Purge idle dialog state and records past retention, periodically."""
+    """Purge idle dialog state, records past retention and kept unanswered questions past
+    theirs, and queue last month's summary for the leads (once, across replicas),
+    periodically."""
     while True:
         try:
             now = utcnow()
@@ -106,8 +110,14 @@ async def sweep(bot: Bot, settings: Settings) -> None:
             await bot.store.purge_records(
                 before=now - timedelta(days=settings.retention_days), now=now, purge_id=new_id("P")
             )
+            await purge_kept_questions(bot.store, settings, now=now)
         except Exception:
             log.exception("retention sweep failed; will try again")
+        try:
+            if await post_monthly_summary(bot.store, settings, now=bot.clock()):
+                log.info("queued last month's summary for the safeguarding leads")
+        except Exception:
+            log.exception("monthly summary failed; will try again at the next sweep")
         await asyncio.sleep(SWEEP_SECONDS)
 
 

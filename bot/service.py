@@ -16,16 +16,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.conversation import Conversation, new_id
-from bot.core.effects import Escalate, SaveRecord
+from bot.core.effects import Asked, Escalate, SaveRecord
 from bot.core.replies import Inbound, Reply, ReplyKind
 from bot.dialogs.state import DialogState
+from bot.knowledge.search import Lookup
 from bot.ratelimit import RateLimiter
-from bot.records.store import NewRecord, Store
+from bot.records.store import NewRecord, Question, Store
+from bot.report.gaps import Scrubber
 from bot.settings import Settings
 
 log = logging.getLogger("canishare")
 MAX_CONFLICT_RETRIES = 10  # another replica changed the conversation meanwhile: run it again
 RATE_LIMITED_CHANNELS = frozenset({"slack", "teams"})  # the console and decide are local
+UNANSWERED = "none"  # the answer id of a question the bot could not answer
 
 
 def utcnow() -> datetime:
@@ -88,6 +91,7 @@ class Bot:
         self.clock = clock
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         self._locks = KeyedLocks()
+        self._scrubber: Scrubber | None = None
 
     # ------------------------------------------------------------------ targets
     def record_targets(self, channel: str) -> tuple[str, ...]:
@@ -145,6 +149,7 @@ class Bot:
                 now=self.clock(),
                 records=records,
                 event_id=event_id,
+                questions=[self._question(e) for e in turn.effects if isinstance(e, Asked)],
             )
             if committed.status == "duplicate":
                 return Handled([], duplicate=True)
@@ -167,6 +172,35 @@ class Bot:
         return NewRecord(
             "escalation", effect.escalation, self.leads_targets(channel), escalation=True
         )
+
+    # ------------------------------------------------------------------ questions counted
+    async def count_question(self, answer_id: str, text: str = "") -> bool:
+        """Count a question answered outside a dialog turn (Slack /myth, the Teams message
+        extension) for the leads' report: its answer id, "emergency", or "none" with the text
+        (kept, scrubbed, only when CANISHARE_KEEP_UNANSWERED_DAYS is set). Counting never
+        stands in the way of an answer: a store failure is logged and False returned."""
+        try:
+            await self.store.count_questions(
+                [self._question(Asked(answer_id, text))], now=self.clock()
+            )
+        except Exception as exc:
+            log.warning("could not count a question for the report: %s", exc)
+            return False
+        return True
+
+    async def count_answer(self, question: str, result: Lookup) -> None:
+        """`count_question` for a knowledge lookup's result (a channel can spawn it as is)."""
+        if result.entry is None:
+            await self.count_question(UNANSWERED, question)
+        else:
+            await self.count_question(result.entry.id)
+
+    def _question(self, asked: Asked) -> Question:
+        if asked.answer_id != UNANSWERED or self.settings.keep_unanswered_days <= 0:
+            return Question(asked.answer_id)
+        if self._scrubber is None:
+            self._scrubber = Scrubber.build(self.conversation.pii, self.conversation.knowledge.kb)
+        return Question(asked.answer_id, self._scrubber.scrub(asked.text) or "")
 
     def _notes_for(self, records: list[NewRecord]) -> list[Reply]:
         """Tell the practitioner when an escalation has nowhere to go yet."""

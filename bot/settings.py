@@ -31,6 +31,7 @@ class Settings:
     undelivered_alert_minutes: int = 60
     rate_limit_per_minute: int = 30
     delivery_lease_seconds: float = 60.0
+    keep_unanswered_days: int = 0  # 0: never keep the text of questions the bot couldn't answer
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -128,6 +129,7 @@ def load_settings(
         delivery_lease_seconds=number(
             "CANISHARE_DELIVERY_LEASE_SECONDS", 60.0, low=1, high=3600, whole=False
         ),
+        keep_unanswered_days=int(number("CANISHARE_KEEP_UNANSWERED_DAYS", 0, low=0, high=365)),
         slack_bot_token=text("SLACK_BOT_TOKEN"),
         slack_signing_secret=text("SLACK_SIGNING_SECRET"),
         slack_app_token=text("SLACK_APP_TOKEN"),

@@ -1,13 +1,18 @@
-"""`decide` drives the real dialog from facts, in process (the CLI runs are in tests/scenarios)."""
+"""`decide` drives the real dialog from facts: in process, and through the real command line
+(the case examples are in tests/scenarios)."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.decide import DecideError, DecideRun, decide
 from bot.service import Bot
+from tests.cli_runner import decide_args, run_many
 
 REFUSED_NO_RISK = {
     "immediate_danger": "no",
@@ -161,7 +166,7 @@ async def test_decide_accepts_the_usual_names_for_record_fields(bot: Bot) -> Non
         ),
         (
             {**REFUSED_NO_RISK, "record": {**RECORD, "case_reference": "Jess Smith"}},
-            "record field 'case_reference': That looks like it contains a name",
+            "record field 'case_reference': In “Case reference”, “Jess Smith” looks like a name",
         ),
     ],
 )
@@ -188,3 +193,137 @@ async def test_emergency_wording_in_a_record_field_is_recorded_as_written(bot: B
     record = result.result()["record"]
     assert record["outcome"] == "emergency"
     assert record["with_whom"] == "Police on 999, then the emergency duty team"
+
+
+async def test_the_answers_in_the_result_are_ids_as_saved_even_when_written_in_words(
+    bot: Bot,
+) -> None:
+    facts = {**REFUSED_NO_RISK, "risk_of_harm": "not sure", "consent": "she said no"}
+
+    result, _ = await run(bot, {**facts, "public_interest": "nah"})
+
+    answers = result.result()["record"]["answers"]
+    assert {"q": "risk_of_harm", "a": "unsure"} in answers
+    assert {"q": "consent", "a": "refused"} in answers
+    assert {"q": "public_interest", "a": "no"} in answers
+    assert result.outcome == "seek_advice"
+
+
+@pytest.mark.parametrize(
+    ("facts", "message"),
+    [
+        (
+            {**REFUSED_NO_RISK, "immediate_dangr": "no"},
+            "'immediate_dangr' is not a question id. Did you mean 'immediate_danger'?",
+        ),
+        ({**REFUSED_NO_RISK, "colour": "blue"}, "Valid ids: immediate_danger, legal_duty"),
+        (
+            {**REFUSED_NO_RISK, "identifiable": "no", "public_interest": "purple"},
+            "'public_interest' = 'purple' is not an answer the dialog understands",
+        ),
+        (
+            {**REFUSED_NO_RISK, "record": {**RECORD, "lawful_basis": "because"}},
+            "'lawful_basis' = 'because' is not one of the options (valid: public_task, "
+            "legal_obligation, vital_interests, legitimate_interests",
+        ),
+        (
+            {**REFUSED_NO_RISK, "record": {**RECORD, "special_category": "maybe"}},
+            "(valid: none, schedule1_para18",
+        ),
+        (
+            {
+                "immediate_danger": "no",
+                "legal_duty": "no",
+                "legitimate_purpose": "yes",
+                "identifiable": "yes",
+                "confidential": "yes",
+                "risk_of_harm": "yes",
+            },
+            "no answer for question 'adult_wishes' (expected one of: yes, no, unsure)",
+        ),
+    ],
+)
+async def test_decide_refuses_unknown_ids_and_answers_before_it_runs(
+    bot: Bot, facts: Any, message: str
+) -> None:
+    with pytest.raises(DecideError) as raised:
+        await run(bot, facts)
+
+    assert message in str(raised.value)
+    assert await bot.store.records("decision") == []
+
+
+async def test_notes_describing_a_case_are_not_taken_for_facts(bot: Bot) -> None:
+    facts = {**REFUSED_NO_RISK, "case": "A fictional case", "expect": {"outcome": "x"}}
+
+    result, _ = await run(bot, facts)
+
+    assert result.outcome == "share_without_consent"
+
+
+# ---------------------------------------------------------------- through the real command line
+
+
+def saved_decisions(db: Path) -> list[dict[str, Any]]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT body FROM records WHERE kind = 'decision'").fetchall()
+    return [json.loads(body) for (body,) in rows]
+
+
+def write_facts(folder: Path, name: str, facts: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(facts), encoding="utf-8")
+    return path
+
+
+def test_the_command_line_dry_run_saves_nothing_and_says_so(tmp_path: Path) -> None:
+    facts = write_facts(tmp_path, "case", {**REFUSED_NO_RISK, "record": RECORD})
+    wet = write_facts(tmp_path / "wet", "case", {**REFUSED_NO_RISK, "record": RECORD})
+    dry_db, wet_db = tmp_path / "dry" / "canishare.db", tmp_path / "wet" / "canishare.db"
+
+    dry, real = run_many(
+        [
+            ([*decide_args(facts), "--dry-run"], dry_db),
+            (decide_args(wet), wet_db),
+        ]
+    )
+
+    assert dry.returncode == 0, dry.stderr
+    assert "Dry run: nothing was saved or sent" in dry.stdout
+    assert dry.result["dry_run"] is True
+    assert dry.result["record"]["saved"] is False and dry.result["record"]["id"] is None
+    assert dry.result["record"]["case_reference"] == RECORD["case_reference"]
+    assert not dry_db.exists() or saved_decisions(dry_db) == []
+    assert real.returncode == 0, real.stderr
+    assert real.result["record"]["id"].startswith("R-")
+    assert "dry_run" not in real.result
+    assert len(saved_decisions(wet_db)) == 1
+
+
+def test_the_command_line_names_an_unknown_question_id_and_exits_2(tmp_path: Path) -> None:
+    facts = write_facts(tmp_path, "case", {**REFUSED_NO_RISK, "risk_of_hram": "no"})
+
+    [ran] = run_many([(decide_args(facts), tmp_path / "canishare.db")])
+
+    assert ran.returncode == 2
+    assert ran.stderr.startswith("canishare: facts: 'risk_of_hram' is not a question id.")
+    assert "Did you mean 'risk_of_harm'?" in ran.stderr
+    assert "Traceback" not in ran.stderr
+
+
+async def test_paragraph_18_with_consent_given_is_refused_with_the_reason(bot: Bot) -> None:
+    facts = {
+        **REFUSED_NO_RISK,
+        "consent": "given",
+        "record": {**RECORD, "special_category": "schedule1_para18"},
+    }
+
+    with pytest.raises(DecideError) as raised:
+        await run(bot, facts)
+
+    assert "record field 'special_category'" in str(raised.value)
+    assert "for sharing without consent" in str(raised.value)
+    assert await bot.store.records("decision") == []

@@ -64,7 +64,7 @@ async def test_a_record_finished_after_a_restart_holds_every_answer_in_order(
     core: Core, db_file: Path
 ) -> None:
     first = await build_bot(sqlite_settings(db_file), core)
-    for line in ["I have a concern", "no", "no", "yes", "yes", "yes", "yes"]:
+    for line in ["I have a concern", "no", "no", "yes", "yes", "yes", "yes", "under 12"]:
         await first.handle(said(line))
     await first.handle(said(choice=("record", "start")))
     await first.handle(said("CP-2026-0412"))
@@ -95,6 +95,7 @@ async def test_a_record_finished_after_a_restart_holds_every_answer_in_order(
         "identifiable",
         "confidential",
         "risk_of_harm",
+        "person",
     ]
     assert saved["case_reference"] == "CP-2026-0412"
     assert saved["special_category"] == "schedule1_para18"

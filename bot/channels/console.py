@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import getpass
+import signal
 import textwrap
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from bot.core.replies import Choice, Inbound, Reply, ReplyKind
+from bot.dialogs.state import DialogState
 from bot.service import Bot
 
 WIDTH = 88
 QUIT = {"quit", "exit", ":q", "bye"}
+GOODBYE = "Goodbye. Remember to record your decision, whether or not you share."
 
 
 def render(reply: Reply, *, numbered: bool = True) -> str:
-    """A reply as plain text: title, text, bullets, numbered choices, sources."""
+    """A reply as plain text: title, text, bullets, numbered choices, sources — then the
+    fuller explanation (`more`), if any, as a block of its own."""
     lines: list[str] = []
     if reply.kind == ReplyKind.EMERGENCY:
         lines.append("!!! " + (reply.title or "Emergency").upper() + " !!!")
@@ -35,6 +40,10 @@ def render(reply: Reply, *, numbered: bool = True) -> str:
         lines.append(f"  [{i}] {choice.label}" if numbered else f"  - {choice.label}")
     if reply.sources:
         lines.append("  Sources: " + "; ".join(s.cite(short=True) for s in reply.sources))
+    if reply.more:
+        lines.append("")
+        for paragraph in reply.more.split("\n\n"):
+            lines.extend(textwrap.wrap(paragraph, WIDTH) or [""])
     return "\n".join(lines)
 
 
@@ -57,9 +66,16 @@ class ConsoleChat:
 
     async def say(self, line: str) -> list[Reply]:
         handled = await self.bot.handle(self.inbound(line))
-        choices = [c for r in handled.replies for c in r.choices]
-        self.choices = choices
+        self.choices = [c for r in handled.replies for c in r.choices]
         return handled.replies
+
+    async def welcome(self) -> list[Reply]:
+        """The welcome and menu; or, when the store holds a dialog in progress (the chat was
+        left, or the bot restarted), an offer to carry on or start again."""
+        raw, _ = await self.bot.store.load_state(self.conversation)
+        replies = self.bot.conversation.welcome(DialogState.from_json(raw), datetime.now(UTC))
+        self.choices = [c for r in replies for c in r.choices]
+        return replies
 
     def show(self, replies: Sequence[Reply], out: Callable[[str], None]) -> None:
         counter = 0
@@ -77,16 +93,35 @@ class ConsoleChat:
     async def run(
         self, read: Callable[[str], str] = input, out: Callable[[str], None] = print
     ) -> int:
-        self.show(self.bot.conversation.say.menu(with_welcome=True), out)
-        self.choices = [c for r in self.bot.conversation.say.menu() for c in r.choices]
-        out("Type your question, a number to pick an option, 'help', or 'quit'.\n")
-        while True:
-            try:
-                line = read("you> ")
-            except (EOFError, KeyboardInterrupt):
-                out("")
-                return 0
-            if line.strip().lower() in QUIT:
-                out("Goodbye. Remember to record your decision, whether or not you share.")
-                return 0
-            self.show(await self.say(line), out)
+        """Chat until "quit", end of input or Ctrl-C, which all end the chat cleanly."""
+        try:
+            self.show(await self.welcome(), out)
+            out("Type your question, a number to pick an option, 'help', or 'quit'.\n")
+            while True:
+                try:
+                    line = _read_interruptibly(read, "you> ")
+                except (EOFError, KeyboardInterrupt):
+                    out("")
+                    out(GOODBYE)
+                    return 0
+                if line.strip().lower() in QUIT:
+                    out(GOODBYE)
+                    return 0
+                self.show(await self.say(line), out)
+        except asyncio.CancelledError:  # Ctrl-C while a turn was running
+            out("")
+            out(GOODBYE)
+            return 0
+
+
+def _read_interruptibly(read: Callable[[str], str], prompt: str) -> str:
+    """Read a line with Python's own Ctrl-C handling: under `asyncio.run` the first Ctrl-C
+    only cancels the main task, which a blocking read never notices."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: nothing to restore
+        return read(prompt)
+    try:
+        return read(prompt)
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,196 +1,316 @@
-"""The decision record: which fields to gather for an outcome, and how each is checked."""
+"""The record dialog: the decision record, field by field in chat or as one form, checked,
+shown back, then saved.
+
+    state      rows (what the person does → what happens)
+    ─────────  ──────────────────────────────────────────────────────────────────────────
+    entry      "Record this decision" / "record it" / "yes" at the outcome → the first field
+               (or the whole form, where the channel can show one)
+               the form submitted → checked field by field; saved, or shown back with errors
+               a "which part?" button → that field, then back to the check
+    field      the words (or a lawful-basis / special-category button) → the next field,
+               or the check; personal details, or a case reference that isn't one, are
+               refused with what was found and where; a choice not understood is Unplaced
+    confirm    "save" → saved (the end) · "change something" → which part?
+    fallbacks  "cancel" → the record is dropped, the outcome kept · "back" → previous field
+    end        saved: a SaveRecord effect, and the conversation starts afresh
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.core.pii import PersonalDetails
-from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind
-from bot.dialogs.flow import SHARE_ANONYMISED, SHARING_OUTCOMES
-from bot.knowledge.words import RECORD_FIELDS, Words
+from bot.core.effects import SaveRecord
+from bot.core.replies import Choice, Reply, ReplyKind
+from bot.dialogs.flow import FLOW_VERSION, SHARING_OUTCOMES
+from bot.dialogs.kit import Kit
+from bot.dialogs.machine import (
+    ANY,
+    Event,
+    Machine,
+    Result,
+    Turn,
+    Unplaced,
+    on_click,
+    on_command,
+    on_form,
+    on_text,
+)
+from bot.dialogs.record_fields import (
+    CHOICE_FIELDS,
+    PARA_18,
+    TEXT_FIELDS,
+    RecordWords,
+    confirm_reply,
+    defaults_for,
+    fields_for,
+    names_para_18,
+    shares_personal_data,
+    summary_lines,
+)
+from bot.dialogs.say import DIALOG, ESCALATE, RECORD
+from bot.dialogs.state import CONFIRM, OUTCOME, DialogState, record_step
+from bot.knowledge.words import RECORD_FIELDS
 
-CHOICE_FIELDS = ("lawful_basis", "special_category")
-TEXT_FIELDS = ("case_reference", "what", "with_whom", "purpose", "reasons")
-NOT_APPLICABLE = "not_applicable"
+__all__ = [
+    "CHOICE_FIELDS",
+    "TEXT_FIELDS",
+    "Record",
+    "RecordWords",
+    "confirm_reply",
+    "defaults_for",
+    "fields_for",
+    "shares_personal_data",
+    "summary_lines",
+]
+
+FIELD = "field"
+CONFIRMING = "confirm"
+EDIT_FIELD = "record_field"  # {"q": "record_field", "a": <field id>}: change that field
 
 
-def shares_personal_data(outcome: str) -> bool:
-    """Outcomes where personal information goes to someone: these need a lawful basis."""
-    return outcome in SHARING_OUTCOMES and outcome != SHARE_ANONYMISED
+def state_of(step: str) -> str | None:
+    if step == CONFIRM:
+        return CONFIRMING
+    if step.startswith("rec:") and step[4:] in RECORD_FIELDS:
+        return FIELD
+    return None
 
 
-def fields_for(outcome: str) -> tuple[str, ...]:
-    """The record fields asked for this outcome, in order."""
-    if shares_personal_data(outcome):
-        return RECORD_FIELDS
-    return tuple(f for f in RECORD_FIELDS if f not in CHOICE_FIELDS)
+def _yes_at_the_outcome(kit: Kit) -> Callable[[DialogState, Event], bool]:
+    def check(state: DialogState, event: Event) -> bool:
+        return state.step == OUTCOME and kit.parser.common(event.value).answer == "yes"
+
+    return check
 
 
-def defaults_for(outcome: str) -> dict[str, str]:
-    """Values filled in without asking: nothing personal shared needs no lawful basis."""
-    if shares_personal_data(outcome):
-        return {}
-    return {"lawful_basis": NOT_APPLICABLE, "special_category": "none"}
+def _choice_button(state: DialogState, event: Event) -> bool:
+    return event.key in CHOICE_FIELDS
 
 
-@dataclass(frozen=True)
-class RecordWords:
-    words: Words
+class Record:
+    """The record dialog's rows, and the steps it is made of."""
 
-    @property
-    def raw(self) -> Mapping[str, Any]:
-        return self.words.record()
-
-    def field(self, field_id: str) -> Mapping[str, Any]:
-        f: Mapping[str, Any] = self.raw["fields"][field_id]
-        return f
-
-    def prompt(self, field_id: str, outcome: str) -> str:
-        prompt = self.field(field_id)["prompt"]
-        if isinstance(prompt, Mapping):
-            return str(prompt["shared" if outcome in SHARING_OUTCOMES else "not_shared"])
-        return str(prompt)
-
-    def options(self, field_id: str) -> Mapping[str, str]:
-        o: Mapping[str, str] = self.field(field_id).get("options", {})
-        return o
-
-    def label(self, field_id: str) -> str:
-        return str(self.field(field_id)["label"])
-
-    def max_length(self, field_id: str) -> int:
-        return int(self.field(field_id).get("max_length", 1000))
-
-    def intro(self, outcome: str) -> str:
-        return str(self.raw["intro"]["shared" if outcome in SHARING_OUTCOMES else "not_shared"])
-
-    def suggestion(self, outcome: str) -> str:
-        return str(self.words.outcome(outcome)["lawful_basis"])
-
-    def ask(self, field_id: str, outcome: str) -> Reply:
-        """The chat question for one record field (choices for lawful basis and special data)."""
-        f = self.field(field_id)
-        note = str(f.get("hint", ""))
-        choices: tuple[Choice, ...] = ()
-        if field_id in CHOICE_FIELDS:
-            options = dict(self.options(field_id))
-            if field_id == "lawful_basis":
-                suggested = self.suggestion(outcome)
-                note = f"{note} {str(f['suggested']).format(suggestion=options[suggested])}"
-                options = {suggested: options[suggested], **options}  # suggested first
-            choices = tuple(Choice(label, field_id, value) for value, label in options.items())
-        return Reply(
-            kind=ReplyKind.QUESTION,
-            title=self.label(field_id),
-            text=self.prompt(field_id, outcome),
-            note=note.strip(),
-            choices=choices,
-            question_id=field_id,
-        )
-
-    def form(
+    def __init__(
         self,
-        outcome: str,
-        values: Mapping[str, str],
-        errors: Mapping[str, str] | None = None,
-    ) -> Form:
-        fields = []
-        suggested = self.suggestion(outcome)
-        for field_id in fields_for(outcome):
-            f = self.field(field_id)
-            options: tuple[tuple[str, str], ...] = ()
-            if field_id in CHOICE_FIELDS:
-                opts = dict(self.options(field_id))
-                if field_id == "lawful_basis":
-                    opts = {suggested: f"{opts[suggested]} (suggested)", **opts}
-                options = tuple(opts.items())
-            fields.append(
-                FormField(
-                    id=field_id,
-                    label=self.label(field_id),
-                    hint=self.prompt(field_id, outcome)
-                    if field_id in TEXT_FIELDS
-                    else str(f.get("hint", "")),
-                    multiline=bool(f.get("multiline", False)),
-                    options=options,
-                    max_length=self.max_length(field_id),
-                )
-            )
-        prefill = dict(values)
-        if shares_personal_data(outcome):
-            prefill.setdefault("lawful_basis", suggested)
-        return Form(
-            id="record",
-            title=str(self.raw["form"]["title"]),
-            submit_label=str(self.raw["form"]["submit"]),
-            fields=tuple(fields),
-            values=prefill,
-            errors=dict(errors or {}),
-            intro=self.intro(outcome),
+        kit: Kit,
+        *,
+        resume: Callable[[DialogState], list[Reply]],
+        unknown: Callable[[DialogState], Turn],
+    ) -> None:
+        self.kit = kit
+        self.rec = kit.rec
+        self.resume = resume  # re-show whatever the person is in the middle of, in any dialog
+        self.unknown = unknown
+        self.table = Machine(
+            name="record",
+            entry_points=(
+                on_click(RECORD, self.action),
+                on_command("record", self.start),
+                on_text(self.start, when=_yes_at_the_outcome(kit)),
+                on_form(self.submit),
+                on_click(EDIT_FIELD, self.edit),
+            ),
+            states={
+                FIELD: (
+                    on_click(ANY, self.clicked, when=_choice_button),
+                    on_text(self.typed),
+                ),
+                CONFIRMING: (on_text(self.typed_at_check),),
+            },
+            fallbacks=(
+                on_command("cancel", self.cancel),
+                on_command("back", self.back),
+            ),
+            state_of=state_of,
+            steps=(*(record_step(f) for f in RECORD_FIELDS), CONFIRM),
+            current=self.current,
         )
 
+    # ------------------------------------------------------------------ entry points
+    def action(self, state: DialogState, event: Event) -> Result:
+        """The record's buttons: start, save, change something, cancel."""
+        if not state.outcome:
+            return self.nothing_to_record(state)
+        if event.value == "start":
+            return self.start(state, event)
+        if event.value == "save" and state.step == CONFIRM:
+            return self.save(state, event, state.record)
+        if event.value == "edit" and state.step == CONFIRM:
+            return self.which_part(state)
+        if event.value == "cancel":
+            return self.cancel(state, event)
+        return Turn(state, self.resume(state))
 
-def check_field(
-    field_id: str,
-    value: str,
-    *,
-    words: RecordWords,
-    pii: PersonalDetails,
-    say_pii: Any,
-) -> tuple[str | None, str | None]:
-    """Return (clean value, None) or (None, error message) for one record field."""
-    value = (value or "").strip()
-    label = words.label(field_id)
-    messages = words.words
-    if field_id in CHOICE_FIELDS:
-        if value not in words.options(field_id):
-            key = (
-                "record_lawful_basis_unknown"
-                if field_id == "lawful_basis"
-                else ("record_special_unknown")
+    def start(self, state: DialogState, event: Event) -> Turn:
+        if not state.outcome:
+            return self.nothing_to_record(state)
+        if event.inbound.forms:
+            form = self.rec.form(state.outcome, state.record, answers=state.answer_map)
+            return Turn(state, [Reply(kind=ReplyKind.FORM, text=form.intro, form=form)])
+        first = fields_for(state.outcome)[0]
+        asking = state.with_(step=record_step(first), record=dict(state.record))
+        intro = Reply(kind=ReplyKind.INFO, text=self.rec.intro(state.outcome))
+        return Turn(asking, [intro, self.ask(asking, first)])
+
+    def nothing_to_record(self, state: DialogState) -> Turn:
+        say = self.kit.say
+        return Turn(state, [say.info("record_nothing_to_record"), *say.menu()])
+
+    def edit(self, state: DialogState, event: Event) -> Turn:
+        field_id = event.value
+        if not state.outcome or field_id not in fields_for(state.outcome):
+            return self.unknown(state)
+        editing = state.with_(step=record_step(field_id), return_to=CONFIRM)
+        return Turn(editing, [self.ask(editing, field_id)])
+
+    def which_part(self, state: DialogState) -> Turn:
+        choices = tuple(Choice(self.rec.label(f), EDIT_FIELD, f) for f in fields_for(state.outcome))
+        return Turn(state, [Reply(kind=ReplyKind.QUESTION, text="Which part?", choices=choices)])
+
+    # ------------------------------------------------------------------ fields
+    def clicked(self, state: DialogState, event: Event) -> Turn:
+        return self.value(state, event, event.key, event.value)
+
+    def typed(self, state: DialogState, event: Event) -> Result:
+        field_id = state.step[4:]
+        if field_id not in CHOICE_FIELDS:
+            return self.value(state, event, field_id, event.value)
+        options = list(self.rec.all_options(field_id))
+        parsed = self.kit.parser.option(field_id, event.value, options)
+        if parsed.answer is None:
+            return Unplaced(Turn(state, [self.kit.reask(), self.ask(state, field_id)]))
+        if parsed.answer == PARA_18 and not names_para_18(event.value):
+            # "yes" or "health" says there is special category data, not which condition
+            which = self.kit.say.info("record_special_which")
+            return Turn(state, [which, self.ask(state, field_id)])
+        return self.value(state, event, field_id, parsed.answer)
+
+    def value(self, state: DialogState, event: Event, field_id: str, value: str) -> Turn:
+        if state.step != record_step(field_id):
+            return Turn(state, [self.kit.reask(), *self.resume(state)])
+        clean, error = self.kit.fields.check(
+            field_id, value, answers=state.answer_map, today=event.inbound.now.date()
+        )
+        if error is not None or clean is None:
+            warning = self.kit.say.warning("", error or "")
+            return Turn(state, [warning, self.ask(state, field_id)])
+        record = {**state.record, field_id: clean}
+        remaining = [f for f in fields_for(state.outcome) if f not in record]
+        if not remaining:  # also after an edit; an old "which part?" button can't skip fields
+            done = state.with_(record=record, step=CONFIRM, return_to="")
+            return Turn(done, [confirm_reply(self.draft(done), self.rec)])
+        nxt = state.with_(record=record, step=record_step(remaining[0]))
+        return Turn(nxt, [self.ask(nxt, remaining[0])])
+
+    def typed_at_check(self, state: DialogState, event: Event) -> Result:
+        parsed = self.kit.parser.option("record_confirm", event.value, ["save", "edit"])
+        if parsed.answer is None:
+            return Turn(state, [self.kit.reask(), *self.current(state)])
+        return self.action(state, Event(event.kind, event.inbound, RECORD, parsed.answer))
+
+    # ------------------------------------------------------------------ the form
+    def submit(self, state: DialogState, event: Event) -> Turn:
+        if not state.outcome:
+            return Turn(state, [self.kit.say.info("record_nothing_to_record")])
+        values = {k: str(v) for k, v in event.form.items() if isinstance(k, str)}
+        clean: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        for field_id in fields_for(state.outcome):
+            value, error = self.kit.fields.check(
+                field_id,
+                values.get(field_id, ""),
+                answers=state.answer_map,
+                today=event.inbound.now.date(),
             )
-            return None, messages.text(key)
-        return value, None
-    if not value:
-        return None, messages.text("record_required", label=label.lower())
-    limit = words.max_length(field_id)
-    if len(value) > limit:
-        return None, messages.text("record_too_long", label=label, max=limit)
-    kinds = pii.find(value)
-    if kinds:
-        return None, str(say_pii(kinds))
-    return value, None
+            if error is not None or value is None:
+                errors[field_id] = error or ""
+            else:
+                clean[field_id] = value
+        if errors:
+            kept = {k: v[:2000] for k, v in values.items() if k in fields_for(state.outcome)}
+            form = self.rec.form(state.outcome, kept, errors, answers=state.answer_map)
+            text = self.kit.words.text("record_not_saved_yet")
+            return Turn(state, [Reply(kind=ReplyKind.FORM, text=text, form=form)])
+        return self.save(state, event, clean)
 
+    # ------------------------------------------------------------------ fallbacks
+    def cancel(self, state: DialogState, event: Event) -> Turn:
+        """Drop the record being written; the decision and its outcome stay."""
+        w = self.kit.words
+        kept = state.with_(step=OUTCOME, record={}, return_to="")
+        cancelled = Reply(
+            kind=ReplyKind.INFO,
+            text=w.text("record_cancelled"),
+            choices=(
+                Choice(w.text("record_offer"), RECORD, "start", "primary"),
+                Choice(w.text("escalate_offer"), ESCALATE, "start"),
+                Choice(w.text("restart_offer"), DIALOG, "restart"),
+            ),
+        )
+        return Turn(kept, [cancelled])
 
-def summary_lines(record: Mapping[str, Any], words: RecordWords) -> list[str]:
-    """The record as readable 'Label: value' lines."""
-    lines = [
-        f"Record: {record.get('id', '(not saved yet)')}",
-        f"Outcome: {words.words.outcome(str(record['outcome']))['title']}",
-        f"Information shared: {'yes' if record.get('shared') else 'no'}",
-    ]
-    for field_id in RECORD_FIELDS:
-        value = record.get(field_id)
-        if value in (None, ""):
-            continue
-        if field_id in CHOICE_FIELDS:
-            value = words.options(field_id).get(str(value), value)
-        lines.append(f"{words.label(field_id)}: {value}")
-    return lines
+    def back(self, state: DialogState, event: Event) -> Turn:
+        order = fields_for(state.outcome)
+        current = state.step[4:]
+        if state.step != CONFIRM and current in order and order.index(current) > 0:
+            previous = state.with_(step=record_step(order[order.index(current) - 1]))
+            return Turn(previous, [self.kit.say.info("went_back"), *self.current(previous)])
+        return Turn(state, [self.kit.say.info("nothing_to_undo"), *self.current(state)])
 
+    # ------------------------------------------------------------------ the end
+    def save(self, state: DialogState, event: Event, fields: Mapping[str, str]) -> Turn:
+        inbound = event.inbound
+        values = {**defaults_for(state.outcome), **fields}
+        record: dict[str, Any] = {
+            "id": self.kit.ids("R"),
+            "created_at": inbound.now.isoformat(),
+            "practitioner": inbound.user,
+            "channel": inbound.channel,
+            "conversation": inbound.conversation,
+            "answers": [{"q": q, "a": a} for q, a in state.answers],
+            "outcome": state.outcome,
+            "decided_by": state.decided_by,
+            "shared": state.outcome in SHARING_OUTCOMES,
+            "case_reference": values.get("case_reference", ""),
+            "what": values.get("what", ""),
+            "with_whom": values.get("with_whom", ""),
+            "purpose": values.get("purpose", ""),
+            "lawful_basis": values.get("lawful_basis", ""),
+            "special_category": values.get("special_category", "none"),
+            "reasons": values.get("reasons", ""),
+            "flow_version": FLOW_VERSION,
+            "knowledge_version": self.kit.knowledge_version,
+        }
+        saved = self.kit.words.message("record_saved")
+        summary = Reply(
+            kind=ReplyKind.SUMMARY,
+            title=str(saved["title"]),
+            text=str(saved["text"]).format(record_id=record["id"]),
+            bullets=tuple(summary_lines(record, self.rec)),
+            record=record,
+            choices=(Choice(self.kit.words.text("restart_offer"), DIALOG, "restart"),),
+        )
+        return Turn(DialogState(), [summary], [SaveRecord(record)])  # the end: start afresh
 
-def confirm_reply(record: Mapping[str, Any], words: RecordWords) -> Reply:
-    c = words.raw["confirm"]
-    return Reply(
-        kind=ReplyKind.SUMMARY,
-        title=str(c["title"]),
-        text="",
-        bullets=tuple(summary_lines(record, words)),
-        choices=(
-            Choice(str(c["save"]), "record", "save", "primary"),
-            Choice(str(c["edit"]), "record", "edit"),
-        ),
-        record=dict(record),
-    )
+    # ------------------------------------------------------------------ showing where we are
+    def ask(self, state: DialogState, field_id: str) -> Reply:
+        return self.rec.ask(field_id, state.outcome, state.answer_map)
+
+    def current(self, state: DialogState) -> list[Reply]:
+        if state.step == CONFIRM:
+            return [confirm_reply(self.draft(state), self.rec)]
+        if state_of(state.step) == FIELD:
+            return [self.ask(state, state.step[4:])]
+        return []
+
+    def draft(self, state: DialogState) -> dict[str, Any]:
+        fields = {**defaults_for(state.outcome), **state.record}
+        return {
+            "outcome": state.outcome,
+            "shared": state.outcome in SHARING_OUTCOMES,
+            **{
+                k: fields.get(k, "")
+                for k in fields_for(state.outcome) + tuple(defaults_for(state.outcome))
+            },
+        }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -14,6 +13,8 @@ from typing import Any
 import yaml
 
 from bot.core.replies import Source
+from bot.knowledge.dialog_words import ORGANISATION_TYPES, check_dialog_words
+from bot.knowledge.problems import KnowledgeError, review_date
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent
 ENTRY_KINDS = ("myth", "topic", "emergency")
@@ -27,13 +28,7 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 
-class KnowledgeError(ValueError):
-    """A knowledge file is broken. The message names the file and the entry."""
-
-    def __init__(self, file: str, entry: str, problem: str) -> None:
-        self.file, self.entry, self.problem = file, entry, problem
-        where = f"{file}, entry {entry}" if entry else file
-        super().__init__(f"{where}: {problem}")
+__all__ = ["Entry", "KnowledgeBase", "KnowledgeError", "check_knowledge", "load_knowledge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +79,8 @@ class KnowledgeBase:
     organisation: str
     version: str
     warnings: tuple[str, ...] = field(default=())
+    organisation_type: str = ""  # public_authority | voluntary | private; "" when not said
+    files_reviewed: Mapping[str, date] = field(default_factory=dict)  # dialog file → date
 
     def entry(self, entry_id: str) -> Entry:
         return self.entries[entry_id]
@@ -91,6 +88,10 @@ class KnowledgeBase:
     def stale(self, today: date, days: int = REVIEW_AFTER_DAYS) -> list[Entry]:
         """Entries whose `last_reviewed` is more than `days` before `today`."""
         return [e for e in self.entries.values() if (today - e.last_reviewed).days > days]
+
+    def stale_files(self, today: date, days: int = REVIEW_AFTER_DAYS) -> list[tuple[str, date]]:
+        """Dialog files (questions, outcomes, record, messages…) due for review."""
+        return [(f, d) for f, d in self.files_reviewed.items() if (today - d).days > days]
 
     def contact_lines(self, keys: Iterable[str]) -> tuple[str, ...]:
         return tuple(
@@ -132,22 +133,6 @@ def _text_list(raw: Mapping[str, Any], key: str, file: str, entry: str) -> tuple
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise KnowledgeError(file, entry, f"field '{key}' must be a list of non-empty texts")
     return tuple(v.strip() for v in value)
-
-
-def _review_date(raw: Mapping[str, Any], file: str, entry: str) -> date:
-    value = raw.get("last_reviewed")
-    if value is None:
-        raise KnowledgeError(file, entry, "missing field 'last_reviewed'")
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = date.fromisoformat(value)
-    if not isinstance(value, date):
-        raise KnowledgeError(
-            file, entry, f"'last_reviewed' must be a date written YYYY-MM-DD (got {value!r})"
-        )
-    if value > date.today():
-        raise KnowledgeError(file, entry, f"'last_reviewed' {value} is in the future")
-    return value
 
 
 def _sources(
@@ -208,7 +193,7 @@ def parse_entry(raw: Any, docs: Mapping[str, SourceDoc], file: str) -> Entry:
         phrasings=phrasings,
         sources=_sources(raw, docs, file, entry_id),
         related=related,
-        last_reviewed=_review_date(raw, file, entry_id),
+        last_reviewed=review_date(raw, file, entry_id),
         file=file,
         verdict=verdict if kind == "myth" else None,
         points=_text_list(raw, "points", file, entry_id),
@@ -234,7 +219,7 @@ def _load_sources(path: Path) -> dict[str, SourceDoc]:
     return docs
 
 
-def _load_contacts(path: Path) -> tuple[str, dict[str, Contact]]:
+def _load_contacts(path: Path) -> tuple[str, str, dict[str, Contact]]:
     raw = _read_yaml(path)
     file = _rel(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("contacts"), dict):
@@ -242,6 +227,11 @@ def _load_contacts(path: Path) -> tuple[str, dict[str, Contact]]:
     org = raw.get("organisation")
     if not isinstance(org, str) or not org.strip():
         raise KnowledgeError(file, "", "needs 'organisation' (the organisation's name)")
+    org_type = raw.get("type", "")
+    if org_type not in ("", None, *ORGANISATION_TYPES):
+        raise KnowledgeError(
+            file, "type", f"must be one of {', '.join(ORGANISATION_TYPES)} (got {org_type!r})"
+        )
     contacts: dict[str, Contact] = {}
     for key, item in raw["contacts"].items():
         if not isinstance(item, dict) or not all(
@@ -249,7 +239,7 @@ def _load_contacts(path: Path) -> tuple[str, dict[str, Contact]]:
         ):
             raise KnowledgeError(file, str(key), "each contact needs 'label' and 'detail'")
         contacts[str(key)] = Contact(str(key), item["label"].strip(), item["detail"].strip())
-    return org.strip(), contacts
+    return org.strip(), str(org_type or ""), contacts
 
 
 REQUIRED_CONTACTS = (
@@ -303,8 +293,6 @@ def _build(
     organisation_file: Path | None,
     problems: list[KnowledgeError] | None = None,
 ) -> KnowledgeBase:
-    from bot.knowledge.words import validate_words  # words know the dialog; avoid a cycle
-
     def fail(exc: KnowledgeError) -> None:
         if problems is None:
             raise exc
@@ -326,7 +314,7 @@ def _build(
             continue
         entries[entry.id] = entry
     org_path = organisation_file or directory / "organisation.yaml"
-    organisation, contacts = _load_contacts(org_path)
+    organisation, organisation_type, contacts = _load_contacts(org_path)
     for entry in entries.values():
         for rel in entry.related:
             if rel not in entries:
@@ -370,10 +358,26 @@ def _build(
         contacts=contacts,
         organisation=organisation,
         version="kb-" + digest.hexdigest()[:10],
+        organisation_type=organisation_type,
+        files_reviewed=_files_reviewed(words),
     )
-    for problem in validate_words(kb):
+    files = {k: v for k, v in words.get("_files", {}).items()}
+    for problem in check_dialog_words(
+        words, files=files, sources=set(docs), contacts=set(contacts)
+    ):
         fail(problem)
     return kb
+
+
+def _files_reviewed(words: Mapping[str, Any]) -> dict[str, date]:
+    """Each dialog file's review date, where it is readable (the check reports the rest)."""
+    out: dict[str, date] = {}
+    for stem, file in words.get("_files", {}).items():
+        try:
+            out[file] = review_date(words[stem], file, "")
+        except KnowledgeError:
+            continue
+    return out
 
 
 def _synonyms(raw: Any, file: str) -> dict[str, str]:

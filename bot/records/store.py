@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.records.db import Db, Row, Tx
@@ -50,8 +51,33 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
                 name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)""",
         ),
     ),
+    (
+        2,
+        (
+            # the leads' monitoring report: how often each answer was given per UTC day,
+            # never who asked or what they typed
+            """CREATE TABLE question_counts (
+                day TEXT NOT NULL, answer_id TEXT NOT NULL, asked BIGINT NOT NULL,
+                PRIMARY KEY (day, answer_id))""",
+            # only when CANISHARE_KEEP_UNANSWERED_DAYS is set: questions the bot could not
+            # answer, scrubbed of personal details, kept by day only (no time, no person)
+            """CREATE TABLE unanswered_questions (
+                id TEXT PRIMARY KEY, day TEXT NOT NULL, text TEXT NOT NULL)""",
+            "CREATE INDEX unanswered_questions_day ON unanswered_questions (day)",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+_COUNT_UPSERT = (
+    " ON CONFLICT (day, answer_id) DO UPDATE SET asked = question_counts.asked + excluded.asked"
+)
+_COUNT_ONE = "INSERT INTO question_counts (day, answer_id, asked) VALUES (?, ?, ?)" + _COUNT_UPSERT
+_COUNT_IF_WRITTEN = (
+    "INSERT INTO question_counts (day, answer_id, asked) SELECT ?, ?, CAST(? AS BIGINT) FROM w"
+    + _COUNT_UPSERT
+)
 
 
 def stamp(when: datetime) -> str:
@@ -78,6 +104,16 @@ class NewRecord:
     body: Mapping[str, Any]
     targets: tuple[str, ...] = ()  # delivery targets, e.g. "slack:record"
     escalation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question the bot answered, to be counted by day and answer id — never its text.
+    `kept_text` is set only when the deployment keeps unanswered questions (already scrubbed
+    of personal details)."""
+
+    answer_id: str
+    kept_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,12 +235,20 @@ class Store:
         now: datetime,
         records: Sequence[NewRecord] = (),
         event_id: str | None = None,
+        questions: Sequence[Question] = (),
     ) -> Committed:
         """Save the new state if nobody else changed it since `expected_version`, together
-        with the turn's records and their pending deliveries, all or nothing."""
+        with the turn's records and their pending deliveries and the count of any question
+        it answered, all or nothing."""
         try:
             return await self._commit_turn(
-                key, state_json, expected_version, now=now, records=records, event_id=event_id
+                key,
+                state_json,
+                expected_version,
+                now=now,
+                records=records,
+                event_id=event_id,
+                questions=questions,
             )
         except _Conflict:
             return Committed("conflict")
@@ -218,10 +262,17 @@ class Store:
         now: datetime,
         records: Sequence[NewRecord] = (),
         event_id: str | None = None,
+        questions: Sequence[Question] = (),
     ) -> Committed:
-        if not records and self.dialect == "postgresql":
+        kept = any(q.kept_text for q in questions)
+        if not records and not kept and self.dialect == "postgresql":
             return await self._commit_state_in_one_statement(
-                key, state_json, expected_version, now=now, event_id=event_id
+                key,
+                state_json,
+                expected_version,
+                now=now,
+                event_id=event_id,
+                counts=_tally(questions),
             )
         async with self.db.transaction() as tx:
             if event_id is not None:
@@ -254,6 +305,7 @@ class Store:
                 raise _Conflict()
             for record in records:
                 await self._append(tx, record, now)
+            await self._count(tx, questions, now)
         return Committed("ok", expected_version + 1)
 
     async def _commit_state_in_one_statement(
@@ -264,10 +316,12 @@ class Store:
         *,
         now: datetime,
         event_id: str | None,
+        counts: Mapping[str, int] | None = None,
     ) -> Committed:
         """A turn with no records, as one PostgreSQL statement (one round trip instead of
         four): the state is written only if the version still matches and the event is new,
-        and the event is noted only if the state was written — all or nothing."""
+        and the event (and any question counted) is noted only if the state was written —
+        all or nothing."""
         when = stamp(now)
         fresh = "NOT EXISTS (SELECT 1 FROM processed_events WHERE event_id = ?)"
         if expected_version == 0:
@@ -282,15 +336,18 @@ class Store:
                 f"WHERE key = ? AND version = ? AND {fresh} RETURNING 1"
             )
             args = [state_json, when, key, expected_version, event_id or ""]
-        if event_id is None:
-            sql = f"WITH w AS ({write}) SELECT count(*) AS changed FROM w"
-        else:
-            sql = (
-                f"WITH w AS ({write}), e AS (INSERT INTO processed_events (event_id, received_at) "
-                "SELECT ?, ? FROM w ON CONFLICT (event_id) DO NOTHING RETURNING 1) "
-                "SELECT (SELECT count(*) FROM w) AS changed"
+        ctes = [f"w AS ({write})"]
+        if event_id is not None:
+            ctes.append(
+                "e AS (INSERT INTO processed_events (event_id, received_at) "
+                "SELECT ?, ? FROM w ON CONFLICT (event_id) DO NOTHING RETURNING 1)"
             )
             args += [event_id, when]
+        # data-modifying CTEs run to completion even though the final SELECT ignores them
+        for number, (answer_id, times) in enumerate(sorted((counts or {}).items())):
+            ctes.append(f"q{number} AS ({_COUNT_IF_WRITTEN})")
+            args += [_day(now), answer_id, times]
+        sql = "WITH " + ", ".join(ctes) + " SELECT (SELECT count(*) FROM w) AS changed"
         async with self.db.read() as tx:
             row = await tx.fetchone(sql, *args)
         if row is not None and int(row["changed"]) == 1:
@@ -531,6 +588,118 @@ class Store:
                 stamp(now),
             )
 
+    # ------------------------------------------------------------------ monitoring (issue 14)
+    async def count_questions(self, questions: Sequence[Question], *, now: datetime) -> None:
+        """Count questions answered outside a dialog turn (Slack /myth, Teams search)."""
+        if not questions:
+            return
+        async with self.db.transaction() as tx:
+            await self._count(tx, questions, now)
+
+    async def _count(self, tx: Tx, questions: Sequence[Question], now: datetime) -> None:
+        day = _day(now)
+        for answer_id, times in sorted(_tally(questions).items()):
+            await tx.execute(_COUNT_ONE, day, answer_id, times)
+        for q in questions:
+            if q.kept_text:
+                await tx.execute(
+                    "INSERT INTO unanswered_questions (id, day, text) VALUES (?, ?, ?)",
+                    secrets.token_hex(8),
+                    day,
+                    q.kept_text,
+                )
+
+    async def question_counts(self, first_day: date, last_day: date) -> list[tuple[str, str, int]]:
+        """(day, answer id, times asked) for every day from `first_day` to `last_day`."""
+        async with self.db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT day, answer_id, asked FROM question_counts WHERE day >= ? AND day <= ? "
+                "ORDER BY day, answer_id",
+                first_day.isoformat(),
+                last_day.isoformat(),
+            )
+        return [(r["day"], r["answer_id"], int(r["asked"])) for r in rows]
+
+    async def unanswered_questions(self) -> list[tuple[str, str]]:
+        """(day, scrubbed text) of the unanswered questions kept, newest first."""
+        async with self.db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT day, text FROM unanswered_questions ORDER BY day DESC, text"
+            )
+        return [(r["day"], r["text"]) for r in rows]
+
+    async def purge_unanswered(self, *, before: date | None) -> int:
+        """Delete kept unanswered questions from before `before` (all of them when None)."""
+        async with self.db.transaction() as tx:
+            if before is None:
+                return int(await tx.execute("DELETE FROM unanswered_questions"))
+            return int(
+                await tx.execute(
+                    "DELETE FROM unanswered_questions WHERE day < ?", before.isoformat()
+                )
+            )
+
+    async def records_created(self, kind: str, *, since: str, before: str) -> list[dict[str, Any]]:
+        """Bodies of records of one kind whose `created_at` text sorts in [since, before)."""
+        async with self.db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT body FROM records WHERE kind = ? AND created_at >= ? AND created_at < ? "
+                "ORDER BY seq",
+                kind,
+                since,
+                before,
+            )
+        return [json.loads(r["body"]) for r in rows]
+
+    async def escalation_times(self, *, since: str, before: str) -> list[tuple[str, str | None]]:
+        """(created_at, claimed_at or None) of escalations created in [since, before)."""
+        async with self.db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT created_at, claimed_at FROM escalations "
+                "WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+                since,
+                before,
+            )
+        return [(r["created_at"], r["claimed_at"]) for r in rows]
+
+    async def delivery_states(
+        self, *, since: datetime, before: datetime
+    ) -> list[tuple[str, bool, int]]:
+        """(status, whether the last attempt failed, how many) of deliveries made in the
+        period, leaving out the monthly summaries themselves."""
+        async with self.db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT status, CASE WHEN last_error IS NULL THEN 0 ELSE 1 END AS erred, "
+                "COUNT(*) AS n FROM outbox WHERE created_at >= ? AND created_at < ? "
+                "AND target NOT LIKE '%:summary' GROUP BY status, erred ORDER BY status, erred",
+                stamp(since),
+                stamp(before),
+            )
+        return [(r["status"], bool(r["erred"]), int(r["n"])) for r in rows]
+
+    async def append_once(self, key: str, records: Iterable[NewRecord], *, now: datetime) -> bool:
+        """Append records only if `key` was never used before: however many replicas try at
+        once, one wins (the key is taken in the same transaction). True if this call did."""
+        async with self.db.transaction() as tx:
+            taken = await tx.execute(
+                "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO NOTHING",
+                key,
+                stamp(now),
+                stamp(now),
+            )
+            if taken == 0:
+                return False
+            for record in records:
+                await self._append(tx, record, now)
+        return True
+
+    async def installed_at(self) -> str | None:
+        """When the store was first set up (its first migration), as a stamp."""
+        async with self.db.read() as tx:
+            row = await tx.fetchone("SELECT MIN(applied_at) AS at FROM schema_migrations")
+        return row["at"] if row else None
+
     # ------------------------------------------------------------------ retention
     async def purge_idle(self, *, before: datetime) -> int:
         """Delete dialog state untouched since `before` (partial answers are not kept)."""
@@ -581,6 +750,19 @@ class Store:
                 now,
             )
         return len(cut)
+
+
+def _day(when: datetime) -> str:
+    """The UTC day a question is counted under."""
+    return when.astimezone(UTC).date().isoformat()
+
+
+def _tally(questions: Iterable[Question]) -> dict[str, int]:
+    """How many times each answer id was given (one upsert per id, never one row twice)."""
+    counts: dict[str, int] = {}
+    for q in questions:
+        counts[q.answer_id] = counts.get(q.answer_id, 0) + 1
+    return counts
 
 
 def _purge_anchor(rows: Sequence[Row]) -> tuple[int, str] | None:

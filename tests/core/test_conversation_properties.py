@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.core.conversation import Conversation
-from bot.core.effects import Escalate, SaveRecord
+from bot.core.effects import Asked, Escalate, SaveRecord
 from bot.core.replies import Inbound
-from bot.dialogs.flow import ALL_QUESTIONS, OUTCOMES, SKIP, next_question, outcome_for
+from bot.dialogs.flow import ALL_QUESTIONS, OUTCOMES, SKIP, next_step, outcome_for
+from bot.dialogs.personal_details import looks_like_a_reference
 from bot.dialogs.record import CHOICE_FIELDS, defaults_for, fields_for
 from bot.dialogs.state import OUTCOME, DialogState, valid_step
 from bot.knowledge.words import RECORD_FIELDS
@@ -154,9 +155,7 @@ def check_state(conversation: Conversation, state: DialogState) -> None:
     assert len(asked) == len(set(asked)), "each question is answered once"
     answers = state.answer_map
     if state.step.startswith("q:"):
-        qid = state.step[2:]
-        needed = next_question(answers)
-        assert qid == needed or (qid == "person" and needed == "consent"), (qid, answers)
+        assert state.step[2:] == next_step(answers), (state.step, answers)
     if state.step == OUTCOME:
         assert state.outcome in OUTCOMES
     if state.outcome:
@@ -170,7 +169,9 @@ def check_state(conversation: Conversation, state: DialogState) -> None:
         assert not state.step.startswith("rec:")
     for field_id, value in state.record.items():
         if field_id not in CHOICE_FIELDS:
-            assert conversation.pii.find(value) == [], "no personal details are kept"
+            assert conversation.kit.policy.findings(field_id, value) == [], "no personal details"
+        if field_id == "case_reference":
+            assert looks_like_a_reference(value)
 
 
 def check_saved(conversation: Conversation, before: DialogState, record: Any) -> None:
@@ -184,7 +185,9 @@ def check_saved(conversation: Conversation, before: DialogState, record: Any) ->
         assert record[field_id] == value
     for field_id in needed:
         if field_id not in CHOICE_FIELDS:
-            assert conversation.pii.find(record[field_id]) == []
+            assert conversation.kit.policy.findings(field_id, record[field_id]) == []
+        elif field_id == "lawful_basis":
+            assert record[field_id] in conversation.rec.options(field_id, answers)
 
 
 @settings(
@@ -238,14 +241,18 @@ def test_any_sequence_of_inputs_keeps_the_dialog_valid(
         if outcomes:
             assert turn.state.step == OUTCOME
             assert turn.state.outcome == outcomes[0]
-        assert len(turn.effects) <= 1
+        kept = [e for e in turn.effects if isinstance(e, SaveRecord | Escalate)]
+        assert len(kept) <= 1, "a turn saves at most one record or request"
         for effect in turn.effects:
             if isinstance(effect, SaveRecord):
                 check_saved(conversation, state, effect.record)
                 assert not turn.state.in_dialog
-            else:
-                assert isinstance(effect, Escalate)
+            elif isinstance(effect, Escalate):
                 assert effect.escalation["case_reference"] and effect.escalation["question"]
+            else:
+                assert isinstance(effect, Asked)
+                assert effect.text == "" or effect.answer_id == "none"
+                assert conversation.pii.find(effect.text) == [], "no personal details kept"
         check_state(conversation, turn.state)
         state = turn.state
         offered = [(c.q, c.a) for r in turn.replies for c in r.choices]

@@ -69,7 +69,8 @@ def test_typing_yes_to_immediate_danger_is_an_emergency_too(chat: Chat) -> None:
 def test_emergency_wording_at_any_question_short_circuits_to_the_emergency_outcome(
     chat: Chat, question_id: str
 ) -> None:
-    chat.reach(question_id, LONGEST_PATH)
+    at_risk = {**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "yes"}
+    chat.reach(question_id, at_risk if question_id == "adult_wishes" else LONGEST_PATH)
 
     said = chat.send("he has a knife")
 
@@ -112,7 +113,7 @@ def test_back_after_emergency_wording_asks_about_immediate_danger_again(chat: Ch
 def test_emergency_wording_in_a_record_field_keeps_the_decision_and_the_record(
     chat: Chat,
 ) -> None:
-    chat.decide({**LONGEST_PATH, "consent": "refused", "risk_of_harm": "yes"})
+    chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
     chat.click("record", "start")
     chat.send("CP-2026-0412")
     chat.send("Concerns raised at school this week")
@@ -196,7 +197,7 @@ def test_an_idle_restart_also_forgets_a_half_written_record(
 
     assert "started afresh" in said.text
     assert chat.state == DialogState(last_active=chat.state.last_active)
-    assert said.effects == []
+    assert said.saved == [] and said.escalations == []
 
 
 def test_an_idle_restart_can_begin_a_new_decision_in_the_same_message(chat: Chat) -> None:

@@ -107,3 +107,98 @@ def test_stop_during_an_escalation_sends_nothing(chat: Chat) -> None:
 
     assert said.escalations == []
     assert not chat.state.in_dialog
+
+
+# ---------------------------------------------------------------- cancel, back, and what belongs
+
+
+def test_cancel_while_writing_a_request_cancels_only_the_request(chat: Chat) -> None:
+    chat.start()
+    chat.send("no")
+    chat.send("ask my DSL")
+    chat.send("CP-2026-0412")
+
+    said = chat.send("cancel")
+
+    assert "cancelled the request" in said.text and "Nothing was sent" in said.text
+    assert said.escalations == []
+    assert said.question == "legal_duty"
+    assert chat.state.answers == (("immediate_danger", "no"),)
+    assert chat.state.escalation == {}
+
+
+def test_cancel_at_the_outcome_goes_back_to_the_outcome(chat: Chat) -> None:
+    chat.decide(UNSURE_OF_PURPOSE)
+    chat.click("escalate", "start")
+
+    said = chat.click("escalate", "cancel")
+
+    assert said.outcome == "seek_advice"
+    assert chat.state.step == "outcome"
+
+
+def test_each_step_of_a_request_offers_a_cancel_button(chat: Chat) -> None:
+    chat.decide(UNSURE_OF_PURPOSE)
+
+    reference = chat.click("escalate", "start")
+    question = chat.send("CP-2026-0412")
+
+    for said in (reference, question):
+        assert ("escalate", "cancel") in {(c.q, c.a) for c in said.choices}
+        assert "Type cancel" in said.text
+
+
+def test_stop_while_writing_a_request_still_ends_everything(chat: Chat) -> None:
+    chat.start()
+    chat.send("no")
+    chat.send("ask my DSL")
+
+    said = chat.send("stop")
+
+    assert "nothing was recorded" in said.text
+    assert not chat.state.in_dialog
+
+
+def test_back_from_the_question_returns_to_the_case_reference(chat: Chat) -> None:
+    chat.decide(UNSURE_OF_PURPOSE)
+    chat.click("escalate", "start")
+    chat.send("CP-2026-0412")
+
+    said = chat.send("back")
+
+    assert chat.state.step == "esc:reference"
+    assert "case reference" in said.text
+
+
+def test_a_case_reference_for_a_lead_must_look_like_one(chat: Chat) -> None:
+    chat.decide(UNSURE_OF_PURPOSE)
+    chat.click("escalate", "start")
+
+    said = chat.send("dunno we haven't got one yet")
+
+    assert "doesn't look like a case reference" in said.text
+    assert chat.state.step == "esc:reference"
+
+
+def test_the_practitioners_own_call_back_number_can_go_to_the_lead(chat: Chat) -> None:
+    chat.decide(UNSURE_OF_PURPOSE)
+    chat.click("escalate", "start")
+    chat.send("CP-2026-0412")
+
+    sent = chat.send("Is the youth offending team's request legitimate? Call me on 07700 900123")
+
+    [escalation] = sent.escalations
+    assert escalation["question"].endswith("Call me on 07700 900123")
+
+
+def test_a_parents_number_in_a_request_is_named_precisely(chat: Chat) -> None:
+    chat.decide(UNSURE_OF_PURPOSE)
+    chat.click("escalate", "start")
+    chat.send("CP-2026-0412")
+
+    said = chat.send("Should I ring mum on 07700 900123 first?")
+
+    warning = said.of_kind(ReplyKind.WARNING)[0]
+    assert "“07700 900123” looks like a phone number" in warning.text
+    assert "Your own number is fine" in warning.text
+    assert said.escalations == []

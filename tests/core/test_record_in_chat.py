@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -20,9 +21,10 @@ RISK_REFUSED = {
     "identifiable": "yes",
     "confidential": "yes",
     "risk_of_harm": "yes",
+    "adult_wishes": "no",
 }
 PUBLIC_INTEREST_NO = {
-    **RISK_REFUSED,
+    **{k: v for k, v in RISK_REFUSED.items() if k != "adult_wishes"},
     "risk_of_harm": "no",
     "consent": "refused",
     "public_interest": "no",
@@ -88,9 +90,13 @@ def test_a_shared_decision_is_recorded_field_by_field_and_saved(
     assert record["practitioner"] == chat.user
     assert record["channel"] == "console"
     assert record["outcome"] == "share_without_consent"
-    assert record["decided_by"] == "risk_of_harm=yes"
+    assert record["decided_by"] == "adult_wishes=no"
     assert record["shared"] is True
-    assert answers_of(record) == [*RISK_REFUSED.items()]
+    assert answers_of(record) == [
+        *[(q, a) for q, a in RISK_REFUSED.items() if q != "adult_wishes"],
+        ("person", "skip"),
+        ("adult_wishes", "no"),
+    ]
     assert {k: record[k] for k in SHARED_FIELDS} == SHARED_FIELDS
     assert record["lawful_basis"] == "public_task"
     assert record["special_category"] == "schedule1_para18"
@@ -325,7 +331,8 @@ def test_personal_details_typed_during_the_decision_are_warned_about_not_stored(
 
     said = chat.send("no, but Jess Smith's mum called 07700 900123")
 
-    assert said.of_kind(ReplyKind.WARNING)
+    [warning] = said.of_kind(ReplyKind.WARNING)
+    assert "a name and a phone number (“Jess Smith's”, “07700 900123”)" in warning.text
     assert "Jess" not in chat.state.to_json()
 
 
@@ -452,3 +459,165 @@ def test_stop_still_works_while_writing_a_record(chat: Chat) -> None:
 
     assert "nothing was recorded" in said.text
     assert said.question is None
+
+
+# ---------------------------------------------------------------- cancel
+
+
+@pytest.mark.parametrize("typed", ["cancel", "never mind", "Cancel the record"])
+def test_cancel_while_writing_a_record_drops_the_record_and_keeps_the_outcome(
+    chat: Chat, typed: str
+) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat_until(chat, "with_whom")
+
+    said = chat.send(typed)
+
+    assert "cancelled the record" in said.text
+    assert said.effects == []
+    assert chat.state.step == "outcome"
+    assert chat.state.outcome == "share_without_consent"
+    assert chat.state.record == {}
+    assert ("record", "start") in {(c.q, c.a) for c in said.choices}
+
+
+def test_a_cancelled_record_can_be_started_again(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat_until(chat, "what")
+    chat.send("cancel")
+
+    said = chat.click("record", "start")
+
+    assert said.question == "case_reference"
+
+
+def test_the_record_intro_says_how_to_cancel(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+
+    said = chat.click("record", "start")
+
+    assert "Type cancel" in said.text
+
+
+def record_by_chat_until(chat: Chat, field_id: str) -> None:
+    said = chat.click("record", "start")
+    while said.question != field_id:
+        assert said.question is not None
+        said = chat.send(SHARED_FIELDS[said.question])
+
+
+# ---------------------------------------------------------------- per-field personal details
+
+
+def test_a_professionals_name_by_their_role_is_kept_in_with_whom(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat_until(chat, "with_whom")
+
+    said = chat.send("our DSL Mrs Patel")
+
+    assert said.question == "purpose"
+    assert chat.state.record["with_whom"] == "our DSL Mrs Patel"
+
+
+def test_a_name_without_a_role_in_with_whom_is_named_with_where_it_was(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    record_by_chat_until(chat, "with_whom")
+
+    said = chat.send("Mrs Patel")
+
+    warning = said.of_kind(ReplyKind.WARNING)[0]
+    assert "In “With whom (agency and role)”, “Mrs Patel” looks like a name." in warning.text
+    assert "agency and role" in warning.text
+    assert said.question == "with_whom"
+
+
+@pytest.mark.parametrize("typed", ["dunno we haven't got one yet", "none yet", "TBC"])
+def test_words_that_are_not_a_case_reference_are_asked_again(chat: Chat, typed: str) -> None:
+    chat.decide(RISK_REFUSED)
+    chat.click("record", "start")
+
+    said = chat.send(typed)
+
+    assert "doesn't look like a case reference" in said.text
+    assert said.question == "case_reference"
+    assert chat.state.record == {}
+
+
+# ---------------------------------------------------------------- special category, lawful basis
+
+
+def reach_field(chat: Chat, field_id: str) -> Said:
+    said = chat.click("record", "start")
+    while said.question != field_id:
+        assert said.question is not None
+        if said.question == "lawful_basis":
+            said = chat.click("lawful_basis", said.buttons_for("lawful_basis")[0])
+        else:
+            said = chat.send(SHARED_FIELDS[said.question])
+    return said
+
+
+@pytest.mark.parametrize("typed", ["yes", "health"])
+def test_a_bare_yes_at_special_category_asks_which_condition(chat: Chat, typed: str) -> None:
+    chat.decide(RISK_REFUSED)
+    reach_field(chat, "special_category")
+
+    said = chat.send(typed)
+
+    assert "Which Article 9 condition" in said.text
+    assert said.question == "special_category"
+    assert "special_category" not in chat.state.record
+
+
+def test_paragraph_18_typed_by_name_is_taken(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    reach_field(chat, "special_category")
+
+    said = chat.send("schedule 1 para 18")
+
+    assert said.question == "reasons"
+    assert chat.state.record["special_category"] == "schedule1_para18"
+
+
+def test_paragraph_18_is_not_offered_when_consent_was_given(chat: Chat) -> None:
+    chat.decide({**PUBLIC_INTEREST_NO, "consent": "given"})
+    said = reach_field(chat, "special_category")
+
+    refused = chat.click("special_category", "schedule1_para18")
+
+    assert "schedule1_para18" not in said.buttons_for("special_category")
+    assert "for sharing without consent" in refused.text
+    assert refused.question == "special_category"
+
+
+def test_the_form_never_fills_in_a_special_category_condition(
+    new_chat: Callable[..., Chat],
+) -> None:
+    chat = new_chat(forms=True)
+    chat.decide({**PUBLIC_INTEREST_NO, "consent": "given"})
+
+    said = chat.click("record", "start")
+
+    form = said.replies[0].form
+    assert form is not None
+    assert "special_category" not in form.values
+    special = next(f for f in form.fields if f.id == "special_category")
+    assert "schedule1_para18" not in dict(special.options)
+
+
+def test_a_public_authority_is_not_offered_legitimate_interests_in_chat(
+    conversation: Conversation,
+) -> None:
+    kb = dataclasses.replace(conversation.knowledge.kb, organisation_type="public_authority")
+    council = Conversation(dataclasses.replace(conversation.knowledge, kb=kb), conversation.pii)
+    chat = Chat(council)
+    chat.decide(RISK_REFUSED)
+    said = reach_field(chat, "lawful_basis")
+
+    typed = chat.send("recognised legitimate interests")
+
+    assert said.buttons_for("lawful_basis")[0] == "public_task"
+    assert "recognised_legitimate_interests" not in said.buttons_for("lawful_basis")
+    assert "legitimate_interests" not in said.buttons_for("lawful_basis")
+    assert "not open to a public authority" in typed.text
+    assert "lawful_basis" not in chat.state.record

@@ -87,9 +87,7 @@ def test_text_that_cannot_be_placed_is_not_guessed(
 @pytest.mark.parametrize(
     "typed", ["not sure", "I'm not sure", "not too sure", "no idea", "I don't know", "dunno"]
 )
-@pytest.mark.parametrize(
-    "question_id", ["immediate_danger", "legal_duty", "identifiable", "seeking_consent_safe"]
-)
+@pytest.mark.parametrize("question_id", ["immediate_danger", "legal_duty", "identifiable"])
 def test_not_sure_at_a_yes_or_no_question_is_never_read_as_yes_or_no(
     parser: AnswerParser, question_id: str, typed: str
 ) -> None:

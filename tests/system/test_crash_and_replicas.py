@@ -173,6 +173,7 @@ async def test_two_replicas_share_one_conversation_and_deliver_each_record_once(
         ("identifiable", "yes"),
         ("confidential", "yes"),
         ("risk_of_harm", "yes"),
+        ("person", "child_under_12"),
     ]
     async with aiohttp.ClientSession() as http:
         for n, (q, a) in enumerate(path):  # a load balancer alternating between replicas

@@ -706,6 +706,7 @@ class SlackChannel:
         if not self.bot.limiter.allow(user):
             return [Reply(kind=ReplyKind.INFO, text=conversation.words.text("rate_limited"))]
         result = conversation.knowledge.ask(question)
+        self.spawn(self.bot.count_answer(question, result), "/myth count")
         if result.entry is None:
             return conversation.say.none(m.id for m in result.alternatives)
         return [conversation.say.entry(result.entry)]

@@ -34,6 +34,7 @@ from bot.core.conversation import answer_labels
 from bot.dialogs.record import summary_lines
 from bot.records.deliver import PermanentFailure, RetryAfter
 from bot.records.store import Delivery
+from bot.report.summary import posted_text
 from bot.service import Bot
 from bot.settings import Settings
 
@@ -206,6 +207,8 @@ class SlackSender:
             return await self._notify(delivery, record)
         if target == "alert":
             return await self._alert(delivery, record)
+        if target == "summary":
+            return await self._summary(delivery, record)
         raise SlackDeliveryError(f"unknown Slack delivery target {delivery.target!r}")
 
     # ------------------------------------------------------------------ the channels
@@ -331,6 +334,15 @@ class SlackSender:
         items = [str(i) for i in alert.get("items") or []]
         text, blocks = render.alert_post(str(alert.get("text", "")), items)
         return await self._post_once(self.settings.leads_channel, delivery, text, blocks)
+
+    async def _summary(self, delivery: Delivery, summary: Mapping[str, Any]) -> str:
+        """The monthly summary for the leads (counts only)."""
+        title, text, items = posted_text(summary)
+        blocks = [render.header(title), *render.sections(render.escape(text))]
+        if items:
+            blocks += render.sections(render.bullet_text(items))
+        fallback = render.escape(render.clip(f"{title}: {text}", render.MAX_FALLBACK))
+        return await self._post_once(self._leads_channel(), delivery, fallback, blocks)
 
     # ------------------------------------------------------------------ posting exactly once
     async def _post_once(

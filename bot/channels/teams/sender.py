@@ -23,6 +23,7 @@ from bot.core.conversation import Conversation, answer_labels
 from bot.dialogs.record import summary_lines
 from bot.records.deliver import RetryAfter
 from bot.records.store import Delivery, Store
+from bot.report.summary import posted_text
 from bot.settings import Settings
 
 REF_PREFIX: Final = "teams:ref:"
@@ -147,6 +148,10 @@ class TeamsSender:
                 card = render.notice_card(
                     str(body.get("text", "")), bullets=list(body.get("items", [])), loud=True
                 )
+                return await self._post(self._channel("leads"), card)
+            if what == "summary":
+                title, text, items = posted_text(body)
+                card = render.notice_card(text, title=title, bullets=items)
                 return await self._post(self._channel("leads"), card)
         except (MissingReference, DeliveryFailed, RetryAfter):
             raise

@@ -18,6 +18,11 @@ TO_SHARE_WITH_CONSENT = (
     ("person", "skip"),
     ("consent", "given"),
 )
+TO_SHARE_WITHOUT_CONSENT = (
+    *TO_SHARE_WITH_CONSENT[:-1],
+    ("consent", "refused"),
+    ("public_interest", "yes"),
+)
 TO_SEEK_ADVICE = (
     *TO_SHARE_WITH_CONSENT[:-1],
     ("consent", "refused"),

@@ -13,7 +13,7 @@ import yaml
 from bot.channels.slack import render
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind
 from tests.channels.slack.conftest import DM, SlackHarness, button_with, payload
-from tests.channels.slack.flows import TO_SHARE_WITH_CONSENT, click_through
+from tests.channels.slack.flows import TO_SHARE_WITHOUT_CONSENT, click_through
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -104,7 +104,7 @@ def test_the_manifest_has_the_global_shortcut_and_no_message_shortcut() -> None:
 async def test_the_record_forms_selects_say_what_to_choose_and_every_label_fits(
     slack: SlackHarness,
 ) -> None:
-    await click_through(slack, TO_SHARE_WITH_CONSENT)
+    await click_through(slack, TO_SHARE_WITHOUT_CONSENT)
 
     await slack.click("record", "start")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.dialogs.flow import DECISION_QUESTION_IDS
+from bot.dialogs.flow import ALL_QUESTIONS
 from tests.channels.teams.conftest import PERSONAL, PERSONAL_KEY, Teams
 from tests.fakes.bf_connector import Call
 
@@ -16,6 +16,8 @@ SCRIPT = {
     "identifiable": "yes",
     "confidential": "yes",
     "risk_of_harm": "yes",
+    "person": "skip",
+    "adult_wishes": "no",
 }
 GOOD_RECORD = {
     "case_reference": "CP-2026-0412",
@@ -30,7 +32,7 @@ GOOD_RECORD = {
 
 def asked(call: Call) -> str:
     """The decision question a reply asks, from the data its buttons carry."""
-    qs = {c["q"] for c in call.choices if c["q"] in DECISION_QUESTION_IDS}
+    qs = {c["q"] for c in call.choices if c["q"] in ALL_QUESTIONS}
     assert len(qs) == 1, f"expected one question, found {qs} in {call.text!r}"
     return qs.pop()
 
@@ -56,7 +58,7 @@ async def test_a_whole_decision_by_card_submits_ends_in_a_clear_outcome_card(tea
 
 
 def asked_or_none(call: Call) -> bool:
-    return any(c["q"] in DECISION_QUESTION_IDS for c in call.choices)
+    return any(c["q"] in ALL_QUESTIONS for c in call.choices)
 
 
 async def test_every_button_carries_exactly_a_question_id_and_answer(teams: Teams) -> None:

@@ -11,7 +11,6 @@ replica can run it and tests can drive it directly.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,6 @@ from bot.knowledge.words import Words
 __all__ = ["FLOW_VERSION", "Conversation", "Turn", "answer_labels", "new_id"]
 
 MAX_MESSAGE: Final = 4000
-MID_DIALOG_MIN_SCORE: Final = 0.6  # mid-dialog, a weaker match is offered as "Did you mean…"
 # While a record or a request for advice is being written, only these words act as commands;
 # anything else ("share", "decision", "go") is what the person wants written down.
 COMMANDS_WHILE_WRITING: Final = frozenset({"back", "restart", "help", "why", "stop"})
@@ -287,8 +285,6 @@ class Conversation:
         if found.entry is None:
             reask = unplaced.reask
             return Turn(reask.state, reask.replies, [*reask.effects, asked])
-        if found.score < MID_DIALOG_MIN_SCORE:
-            found = dataclasses.replace(found, confident=False)
         turn = self._answer_then_resume(state, self.say.answer(found, in_dialog=True))
         return Turn(turn.state, turn.replies, [asked])
 

@@ -23,7 +23,9 @@ POLAR: Final = frozenset({YES, NO})
 REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "since"})
 BUT: Final = frozenset({"but", "though", "although", "however", "tho", "except", "whereas"})
 # An answer changed along the way ("said no at first, then came round"): the last one counts.
-CHANGED: Final = re.compile(r"\b(at first|originally|initially|to begin with|then changed|but then)\b")
+CHANGED: Final = re.compile(
+    r"\b(at first|originally|initially|to begin with|then changed|but then)\b"
+)
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
 _CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]\n]+|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
 _QUESTION_START = re.compile(
@@ -160,7 +162,7 @@ class AnswerParser:
         """The answer id `text` gives to the question, among `allowed` (None when unsure)."""
         if question_id in ("consent", "person"):
             return self.option(question_id, text, allowed)
-        polar = POLAR <= set(allowed)
+        polar = set(allowed) >= POLAR
         whole = self.groups["whole"].exact(text) if "whole" in self.groups else None
         if whole in allowed:
             return Parsed(whole)
@@ -190,10 +192,10 @@ class AnswerParser:
         if group == "record_field":
             beside = _RELATIVE.search(folded)
             if beside:
-                named = self._read(beside.group(2), [group], allowed, polar=False).answer
-                if named is None:
+                name = self._read(beside.group(2), [group], allowed, polar=False).answer
+                if name is None:
                     return Parsed(None)
-                index = allowed.index(named) + (1 if beside.group(1) in ("after", "below") else -1)
+                index = allowed.index(name) + (1 if beside.group(1) in ("after", "below") else -1)
                 return Parsed(allowed[index]) if 0 <= index < len(allowed) else Parsed(None)
         if group == "consent" and self._conditional(folded):
             return Parsed(None, ambiguous=True)
@@ -245,7 +247,7 @@ class AnswerParser:
             found.extend((f, own) for f in self.groups[group].find(tokens, covered))
         found.sort(key=lambda item: item[0].start)
         answers = []
-        for k, (f, own) in enumerate(found):
+        for k, (f, _own) in enumerate(found):
             if not (polar and f.answer in POLAR):
                 answers.append(f.answer)
                 continue

@@ -11,6 +11,7 @@ no pickles — under a name derived from everything that could change it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -220,8 +221,7 @@ def trained_or_cached(
                 pass  # a damaged cache file is retrained below
     model = train(texts, labels, blocks, settings)
     if path is not None:
-        try:
+        # a read-only cache only costs the next start its training time
+        with contextlib.suppress(OSError):
             model.save(path)
-        except OSError:
-            pass  # a read-only cache only costs the next start its training time
     return model

@@ -28,6 +28,7 @@ PAYLOADS = Path(__file__).parents[2] / "payloads" / "teams"
 APP_ID = "8f0c7f2e-3b1d-4c55-a1b2-0c9d8e7f6a51"
 BOT_ID = f"28:{APP_ID}"
 TENANT = "6f1c2a57-1d39-4b8e-9a0e-2f3c4d5e6f70"
+SECURED = {"MicrosoftAppId": APP_ID, "MicrosoftAppTenantId": TENANT}
 PERSONAL = "a:1Xq7LzB3mN9pR2sT5vW8yA0cE4gI6kM_hJdFbHn"
 PERSONAL_KEY = f"teams:{TENANT}:{PERSONAL}"
 GENERAL = "19:Q5b0aRk3Lq1sTzX9uVwYcD7eF2gH4iJ6@thread.tacv2"
@@ -115,8 +116,14 @@ class Teams:
     def message(self, text: str) -> dict[str, Any]:
         return self.activity("personal_message", text=text)
 
-    def submit(self, value: dict[str, str]) -> dict[str, Any]:
-        return self.activity("personal_card_submit", value=value)
+    def submit(self, value: dict[str, str], *, on: Call | None = None) -> dict[str, Any]:
+        """A click or form submit; `on` is the bot's message it was made on."""
+        data = self.activity("personal_card_submit", value=value)
+        if on is not None:
+            data["replyToId"] = on.new_id
+        else:
+            data.pop("replyToId", None)
+        return data
 
     def mention(self, text: str, channel: str = GENERAL) -> dict[str, Any]:
         data = self.activity("channel_mention", text=f"<at>Can I share?</at> {text}\n")
@@ -169,6 +176,7 @@ async def start_teams(
     async def start(**env: str) -> Teams:
         environ = {
             "CANISHARE_DB_URL": f"sqlite:///{tmp_path / 'canishare.db'}",
+            "CANISHARE_TEAMS_DEV": "1",  # the fake connector is on loopback
             "CANISHARE_TEAMS_RECORD_CONVERSATION": RECORD,
             "CANISHARE_TEAMS_LEADS_CONVERSATION": LEADS,
             **env,

@@ -25,6 +25,7 @@ from tests.channels.teams.conftest import (
     GENERAL,
     LEADS,
     PERSONAL_KEY,
+    TENANT,
     StartTeams,
     Teams,
 )
@@ -77,6 +78,7 @@ async def secured(
     )
     return await start_teams(
         MicrosoftAppId=APP_ID,
+        MicrosoftAppTenantId=TENANT,
         MicrosoftAppPassword="not-a-real-secret",
         CANISHARE_TEST_TEAMS_OPENID_METADATA_URL=metadata.url,
     )

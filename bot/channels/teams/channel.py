@@ -341,6 +341,7 @@ class TeamsChannel:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.handle_request)
+        app[TEAMS_CHANNEL] = self
 
     async def startup(self) -> None:
         if self.auth_enabled:
@@ -397,9 +398,7 @@ class TeamsChannel:
     async def purge(self) -> int:
         """Forget what is kept about chats long unheard from (never the record and leads
         channels)."""
-        return await self.references.purge(
-            now=self.bot.clock(), keep=self.secure_channels, idle_hours=self.settings.idle_hours
-        )
+        return await self._sender.purge(now=self.bot.clock())
 
     async def _purge_forever(self) -> None:
         while True:
@@ -773,3 +772,6 @@ MISSING_EFFECT: Final = {
 
 class ConnectorUnavailable(RuntimeError):
     """Replies could not be sent to the Teams connector, even after retries."""
+
+
+TEAMS_CHANNEL: Final = web.AppKey("teams_channel", TeamsChannel)

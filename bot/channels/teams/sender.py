@@ -314,6 +314,19 @@ class TeamsSender:
         self.health.succeeded()
         return ref
 
+    async def purge(self, *, now: datetime) -> int:
+        """Forget chats long unheard from and old message cards (never the configured record
+        and leads channels); return how many entries went."""
+        keep = [
+            c
+            for c in (
+                self.settings.teams_record_conversation,
+                self.settings.teams_leads_conversation,
+            )
+            if c
+        ]
+        return await self.references.purge(now=now, keep=keep, idle_hours=self.settings.idle_hours)
+
     def _where(self, what: str) -> str:
         """The conversation a delivery goes to, with the setting that names it."""
         if what == "record":

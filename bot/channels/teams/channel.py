@@ -638,11 +638,25 @@ class TeamsChannel:
         link = None if private else self.chat_link
         words = self.bot.conversation.words
 
+        rec = self.bot.conversation.rec
+
         def required(label: str) -> str:
             return words.text("record_required", label=label.lower())
 
+        def example(field_id: str) -> str:
+            try:
+                return str(rec.field(field_id).get("hint", ""))
+            except (KeyError, AttributeError):
+                return ""
+
         return [
-            render.reply_card(r, chat_link=link, more_label=self._more_label(), required=required)
+            render.reply_card(
+                r,
+                chat_link=link,
+                more_label=self._more_label(),
+                required=required,
+                example=example,
+            )
             for r in replies
         ]
 

@@ -182,11 +182,12 @@ def reply_card(
     chat_link: str | None = None,
     more_label: str = "More",
     required: Callable[[str], str] | None = None,
+    example: Callable[[str], str] | None = None,
 ) -> Card:
     """One reply as one card: title, text, bullets, a quiet note, sources, then the choices
     (and the fuller explanation behind "More")."""
     if reply.kind == ReplyKind.FORM and reply.form is not None:
-        return form_card(reply.form, reply.text, required=required)
+        return form_card(reply.form, reply.text, required=required, example=example)
     style, color, size = look_of(reply)
     loud = reply.kind == ReplyKind.EMERGENCY
     items: list[Element] = []
@@ -238,7 +239,13 @@ def choice_elements(
     return rows, []
 
 
-def form_card(form: Form, text: str = "", *, required: Callable[[str], str] | None = None) -> Card:
+def form_card(
+    form: Form,
+    text: str = "",
+    *,
+    required: Callable[[str], str] | None = None,
+    example: Callable[[str], str] | None = None,
+) -> Card:
     """The record form: one input per field (required ones checked by Teams before it sends),
     its hint, and the error the bot found (if any) right under it."""
     body: list[Element] = [title_block(form.title, size="Large")]
@@ -246,7 +253,8 @@ def form_card(form: Form, text: str = "", *, required: Callable[[str], str] | No
     if lead:
         body += paragraphs(lead, **({"color": "Attention"} if form.errors else {}))
     for f in form.fields:
-        body.append(form_input(f, form.values.get(f.id, ""), required=required))
+        shown = example(f.id) if example else ""
+        body.append(form_input(f, form.values.get(f.id, ""), required=required, example=shown))
         if f.hint:
             body.append(quiet(f.hint))
         error = form.errors.get(f.id)
@@ -260,7 +268,11 @@ def form_card(form: Form, text: str = "", *, required: Callable[[str], str] | No
 
 
 def form_input(
-    f: FormField, value: str, *, required: Callable[[str], str] | None = None
+    f: FormField,
+    value: str,
+    *,
+    required: Callable[[str], str] | None = None,
+    example: str = "",
 ) -> Element:
     """One input, labelled; a required one says what is missing before the form is sent."""
     element: Element
@@ -285,9 +297,9 @@ def form_input(
             "value": value,
             "spacing": "Medium",
         }
-        example = f.hint.removeprefix("e.g. ") if f.hint.startswith("e.g. ") else ""
-        if example:
-            element["placeholder"] = example
+        example = example or f.hint
+        if example.startswith("e.g. "):
+            element["placeholder"] = example.removeprefix("e.g. ")
     if f.required:
         element["isRequired"] = True
         element["errorMessage"] = required(f.label) if required else f"{f.label} is needed."

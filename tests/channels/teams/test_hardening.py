@@ -42,7 +42,7 @@ async def test_a_hung_connector_gives_up_before_the_delivery_lease_ends(
     await teams.send(teams.team_install())
     teams.connector.fail_next(1, status=None, delay=4.0, conversation=LEADS)
 
-    with pytest.raises(DeliveryFailed, match="timed out|did not answer within"):
+    with pytest.raises(DeliveryFailed, match=r"timed out|did not answer within"):
         await sender_of(teams).deliver(alert())
 
     assert teams.connector.to(LEADS, "send") == []

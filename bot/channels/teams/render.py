@@ -284,7 +284,8 @@ def form_input(
             "style": "compact",
             "choices": [{"title": label, "value": v} for v, label in f.options],
             "value": value,
-            "placeholder": f"Choose: {f.label.lower()}",
+            # FormField.placeholder is newer than this renderer; fall back to the label
+            "placeholder": getattr(f, "placeholder", "") or f"Choose: {f.label.lower()}",
             "spacing": "Medium",
         }
     else:

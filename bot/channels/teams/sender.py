@@ -300,7 +300,8 @@ class TeamsSender:
     async def deliver(self, delivery: Delivery) -> str:
         """Post one delivery, within its deadline; return "<conversation id>|<activity id>"."""
         try:
-            ref = await asyncio.wait_for(self._deliver(delivery), timeout=self.deadline)
+            async with asyncio.timeout(self.deadline):  # (wait_for can swallow a cancellation)
+                ref = await self._deliver(delivery)
         except TimeoutError:
             fault = (
                 f"the Teams connector did not answer within {self.deadline:g}s "

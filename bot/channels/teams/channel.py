@@ -78,6 +78,7 @@ CLAIM_UNKNOWN: Final = "I can't find request {escalation_id}."
 CLAIM_YOURS: Final = "You have taken this request; the colleague who asked has been told."
 ANSWERED: Final = "You answered: {label}"
 CHOSE: Final = "You chose: {label}"
+SUPERSEDED: Final = "See the latest message below."
 ADAPTIVE_CARD_ACTION: Final = "adaptiveCard/action"
 COMPOSE_QUERY: Final = "composeExtension/query"
 MESSAGE_RESPONSE: Final = "application/vnd.microsoft.activity.message"
@@ -525,10 +526,13 @@ class TeamsChannel:
         if inbound.private and data is not None and activity.reply_to_id:
             if inbound.form is not None and await self._update_form(context, handled.replies):
                 return
-            await self._reply(context, handled.replies, private=True)
+            live = await self._reply(context, handled.replies, private=True)
             await self._retire(context, data)
+            await self._retire_others(context, keep=live)
             return
-        await self._reply(context, handled.replies, private=inbound.private)
+        live = await self._reply(context, handled.replies, private=inbound.private)
+        if inbound.private and live:
+            await self._retire_others(context, keep=live)
 
     async def _claim(self, activity: Activity, escalation_id: str) -> str:
         """Take an escalation for the lead who clicked; what to tell them ("" for nothing)."""
@@ -662,11 +666,13 @@ class TeamsChannel:
 
     async def _reply(
         self, context: TurnContext, replies: Sequence[Reply], *, private: bool
-    ) -> None:
+    ) -> list[str]:
         """Send a turn's replies as one message of cards (more only if too big), with retries;
-        in a personal chat, keep the cards of a message with choices (see `_retire`)."""
+        in a personal chat, keep the cards of a message with choices (see `_retire`) and
+        return the ids of those messages."""
+        live: list[str] = []
         if not replies:
-            return
+            return live
         cards = self._cards(replies, private=private)
         for batch in render.message_batches(cards):
             message = card_message(batch, render.summary_of(replies))
@@ -677,7 +683,10 @@ class TeamsChannel:
                 raise ConnectorUnavailable(describe(exc)) from exc
             self._reply_error = ""
             if private and render.has_choices(batch):
-                await self._keep_cards(context.activity, getattr(sent, "id", ""), batch)
+                message_id = str(getattr(sent, "id", "") or "")
+                await self._keep_cards(context.activity, message_id, batch)
+                live.append(message_id)
+        return live
 
     async def _keep_cards(
         self, activity: Activity, activity_id: str | None, cards: list[render.Card]
@@ -705,6 +714,19 @@ class TeamsChannel:
             await self._update(context, message_id, render.answered(cards, data, line), "")
         except Exception as exc:  # the answer is saved; only the old card stays as it was
             log.warning("Teams: could not update an answered card: %s", describe(exc))
+
+    async def _retire_others(self, context: TurnContext, *, keep: Sequence[str]) -> None:
+        """Only the newest message with choices stays live: earlier ones (answered by typing,
+        or left behind) lose their buttons and point to it."""
+        activity = context.activity
+        try:
+            others = await self.sent.take_others(
+                conversation_key(activity), keep, now=self.bot.clock()
+            )
+            for message_id, cards in others.items():
+                await self._update(context, message_id, render.superseded(cards, SUPERSEDED), "")
+        except Exception as exc:  # the turn is done; only old buttons stay as they were
+            log.warning("Teams: could not retire an earlier card: %s", describe(exc))
 
     async def _update_form(self, context: TurnContext, replies: Sequence[Reply]) -> bool:
         """A record form sent back with problems replaces the submitted form in place, rather

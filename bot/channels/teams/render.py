@@ -388,6 +388,17 @@ def answered(cards: Sequence[Card], data: Mapping[str, Any], line: str) -> list[
     return retired
 
 
+def superseded(cards: Sequence[Card], line: str) -> list[Card]:
+    """The cards of an earlier message once a newer one asks: no choices, and a pointer."""
+    retired: list[Card] = []
+    for c in cards:
+        if any(a.get("type") != "Action.ShowCard" for a in _actions_of(c)):
+            c = _without_choices(c)
+            c["body"].append(text_block(line, isSubtle=True, spacing="Medium"))
+        retired.append(c)
+    return retired
+
+
 def clicked_label(cards: Sequence[Card], data: Mapping[str, Any]) -> str:
     """The label of the choice on these cards that carries `data`, or ""."""
     for c in cards:

@@ -194,6 +194,17 @@ class SentCards:
         cards = kept.pop(activity_id, None)
         return cards if isinstance(cards, list) else None
 
+    async def take_others(
+        self, conversation: str, keep: Sequence[str], *, now: datetime
+    ) -> dict[str, list[render.Card]]:
+        """The kept messages other than `keep`, which are then forgotten."""
+        kept = await self._load(conversation)
+        others = {k: v for k, v in kept.items() if k not in keep and isinstance(v, list)}
+        if others:
+            left = {k: v for k, v in kept.items() if k in keep}
+            await self.store.kv_set(CARDS_PREFIX + conversation, json.dumps(left), now=now)
+        return others
+
     async def forget(self, conversation: str, activity_id: str, *, now: datetime) -> None:
         kept = await self._load(conversation)
         if kept.pop(activity_id, None) is not None:

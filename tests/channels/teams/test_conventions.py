@@ -253,7 +253,32 @@ async def test_an_old_card_is_retired_only_once(teams: Teams) -> None:
 
     await teams.send(teams.submit({"q": q, "a": "yes"}, on=question))  # a stale client
 
-    assert len(teams.connector.to(PERSONAL, "update")) == 1
+    updates = teams.connector.to(PERSONAL, "update")
+    assert [u.activity_id for u in updates].count(question.new_id) == 1
+
+
+async def test_a_question_answered_by_typing_loses_its_buttons_and_points_below(
+    teams: Teams,
+) -> None:
+    question = await teams.click("menu", "start")
+
+    [next_question] = await teams.send(teams.message("no"))
+
+    [update] = teams.connector.to(PERSONAL, "update")
+    assert update.activity_id == question.new_id
+    assert "See the latest message below." in update.text
+    assert not [a for a in update.actions if a["type"] == "Action.Submit"]
+    assert [a for a in next_question.actions if a["type"] == "Action.Submit"]  # still live
+
+
+async def test_only_the_newest_message_keeps_live_buttons(teams: Teams) -> None:
+    first = await teams.click("menu", "start")
+    second = await teams.send(teams.submit({"q": asked(first), "a": "no"}, on=first))
+
+    await teams.send(teams.message("no"))  # answers the second question by typing
+
+    retired = {u.activity_id for u in teams.connector.to(PERSONAL, "update")}
+    assert retired == {first.new_id, second[0].new_id}
 
 
 async def test_a_form_with_problems_is_corrected_in_place(teams: Teams) -> None:
@@ -265,8 +290,7 @@ async def test_a_form_with_problems_is_corrected_in_place(teams: Teams) -> None:
     )
 
     assert replies == []
-    [update] = teams.connector.to(PERSONAL, "update")
-    assert update.activity_id == form.new_id
+    [update] = [u for u in teams.connector.to(PERSONAL, "update") if u.activity_id == form.new_id]
     assert [i for i in update.cards[0]["body"] if i.get("id") == "case_reference"]
     assert await teams.bot.store.records("decision") == []
 

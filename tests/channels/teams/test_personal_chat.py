@@ -111,8 +111,7 @@ async def test_the_record_form_shows_each_error_under_its_field(teams: Teams) ->
     replies = await teams.send(teams.submit({"q": "record", "a": "submit", **bad}, on=form))
 
     assert replies == []  # the form is corrected where it is, not posted again
-    [reply] = teams.connector.to(PERSONAL, "update")
-    assert reply.activity_id == form.new_id
+    [reply] = [u for u in teams.connector.to(PERSONAL, "update") if u.activity_id == form.new_id]
     body = reply.cards[0]["body"]
     errors = {
         previous_input(body, i)["id"]: run(e)["text"]

@@ -527,12 +527,11 @@ class TeamsChannel:
             if inbound.form is not None and await self._update_form(context, handled.replies):
                 return
             live = await self._reply(context, handled.replies, private=True)
-            await self._retire(context, data)
-            await self._retire_others(context, keep=live)
+            await self._retire(context, data, keep=live)
             return
         live = await self._reply(context, handled.replies, private=inbound.private)
         if inbound.private and live:
-            await self._retire_others(context, keep=live)
+            await self._retire(context, None, keep=live)
 
     async def _claim(self, activity: Activity, escalation_id: str) -> str:
         """Take an escalation for the lead who clicked; what to tell them ("" for nothing)."""
@@ -698,35 +697,29 @@ class TeamsChannel:
         except Exception as exc:  # only the "You answered" update depends on it
             log.warning("Teams: could not keep a message's cards: %s", exc)
 
-    async def _retire(self, context: TurnContext, data: Mapping[str, Any]) -> None:
-        """Show on the clicked message what was chosen, and take its buttons away, so an old
-        button cannot change an answer without anyone noticing."""
+    async def _retire(
+        self, context: TurnContext, data: Mapping[str, Any] | None, *, keep: Sequence[str]
+    ) -> None:
+        """Only the newest message with choices stays live. The clicked message (if `data`)
+        shows what was chosen; any other earlier one (answered by typing, or left behind)
+        points to the latest. So an old button cannot change an answer unseen."""
         activity = context.activity
-        key, message_id = conversation_key(activity), str(activity.reply_to_id or "")
+        clicked_id = str(activity.reply_to_id or "") if data is not None else ""
         try:
-            cards = await self.sent.take(key, message_id)
-            if cards is None:
-                return
-            await self.sent.forget(key, message_id, now=self.bot.clock())
-            label = render.clicked_label(cards, data)
-            q = str(data.get("q", ""))
-            line = (ANSWERED if q in ALL_QUESTIONS else CHOSE).format(label=label or "—")
-            await self._update(context, message_id, render.answered(cards, data, line), "")
-        except Exception as exc:  # the answer is saved; only the old card stays as it was
-            log.warning("Teams: could not update an answered card: %s", describe(exc))
-
-    async def _retire_others(self, context: TurnContext, *, keep: Sequence[str]) -> None:
-        """Only the newest message with choices stays live: earlier ones (answered by typing,
-        or left behind) lose their buttons and point to it."""
-        activity = context.activity
-        try:
-            others = await self.sent.take_others(
+            earlier = await self.sent.take_others(
                 conversation_key(activity), keep, now=self.bot.clock()
             )
-            for message_id, cards in others.items():
-                await self._update(context, message_id, render.superseded(cards, SUPERSEDED), "")
+            for message_id, cards in earlier.items():
+                if data is not None and message_id == clicked_id:
+                    label = render.clicked_label(cards, data)
+                    q = str(data.get("q", ""))
+                    line = (ANSWERED if q in ALL_QUESTIONS else CHOSE).format(label=label or "—")
+                    retired = render.answered(cards, data, line)
+                else:
+                    retired = render.superseded(cards, SUPERSEDED)
+                await self._update(context, message_id, retired, "")
         except Exception as exc:  # the turn is done; only old buttons stay as they were
-            log.warning("Teams: could not retire an earlier card: %s", describe(exc))
+            log.warning("Teams: could not retire an answered card: %s", describe(exc))
 
     async def _update_form(self, context: TurnContext, replies: Sequence[Reply]) -> bool:
         """A record form sent back with problems replaces the submitted form in place, rather

@@ -188,12 +188,6 @@ class SentCards:
             kept.pop(next(iter(kept)))
         await self.store.kv_set(CARDS_PREFIX + conversation, json.dumps(kept), now=now)
 
-    async def take(self, conversation: str, activity_id: str) -> list[render.Card] | None:
-        """The cards of that message, if it is one of the kept ones (it is then forgotten)."""
-        kept = await self._load(conversation)
-        cards = kept.pop(activity_id, None)
-        return cards if isinstance(cards, list) else None
-
     async def take_others(
         self, conversation: str, keep: Sequence[str], *, now: datetime
     ) -> dict[str, list[render.Card]]:
@@ -204,11 +198,6 @@ class SentCards:
             left = {k: v for k, v in kept.items() if k in keep}
             await self.store.kv_set(CARDS_PREFIX + conversation, json.dumps(left), now=now)
         return others
-
-    async def forget(self, conversation: str, activity_id: str, *, now: datetime) -> None:
-        kept = await self._load(conversation)
-        if kept.pop(activity_id, None) is not None:
-            await self.store.kv_set(CARDS_PREFIX + conversation, json.dumps(kept), now=now)
 
     async def _load(self, conversation: str) -> dict[str, Any]:
         raw = await self.store.kv_get(CARDS_PREFIX + conversation)

@@ -28,7 +28,6 @@ PAYLOADS = Path(__file__).parents[2] / "payloads" / "teams"
 APP_ID = "8f0c7f2e-3b1d-4c55-a1b2-0c9d8e7f6a51"
 BOT_ID = f"28:{APP_ID}"
 TENANT = "6f1c2a57-1d39-4b8e-9a0e-2f3c4d5e6f70"
-SECURED = {"MicrosoftAppId": APP_ID, "MicrosoftAppTenantId": TENANT}
 PERSONAL = "a:1Xq7LzB3mN9pR2sT5vW8yA0cE4gI6kM_hJdFbHn"
 PERSONAL_KEY = f"teams:{TENANT}:{PERSONAL}"
 GENERAL = "19:Q5b0aRk3Lq1sTzX9uVwYcD7eF2gH4iJ6@thread.tacv2"

@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("platform", choices=("slack", "teams"))
     manifest.add_argument("--url", help="public base URL (default: CANISHARE_PUBLIC_URL)")
     manifest.add_argument("--output", type=Path, help="where to write the Teams zip")
+    manifest.add_argument(
+        "--bump",
+        choices=("major", "minor", "patch"),
+        help="Teams: raise the app version in manifest/teams/manifest.json first",
+    )
+    manifest.add_argument(
+        "--schema", type=Path, help="Teams: also validate against this JSON schema file"
+    )
     return p
 
 
@@ -104,7 +112,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "manifest":
         from bot.manifests import manifest_cmd
 
-        return manifest_cmd(settings, args.platform, url=args.url, output=args.output)
+        return manifest_cmd(
+            settings,
+            args.platform,
+            url=args.url,
+            output=args.output,
+            bump=args.bump,
+            schema=args.schema,
+        )
     return EXIT_USAGE
 
 

@@ -44,15 +44,17 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def build_channels(bot: Bot, settings: Settings, deliverer: Deliverer) -> list[Channel]:
-    """Slack when a bot token is set; Teams always (without auth when no app id is set)."""
+    """Slack when a bot token is set; Teams when `MicrosoftAppId` is set, or unauthenticated
+    with `CANISHARE_TEAMS_DEV=1` for local development (otherwise `/api/messages` is a 404)."""
     channels: list[Channel] = []
     if settings.slack_enabled:
         from bot.channels.slack.channel import SlackChannel
 
         channels.append(SlackChannel(bot, settings, wake=deliverer.wake))
-    from bot.channels.teams.channel import TeamsChannel
+    if settings.teams_enabled:
+        from bot.channels.teams.channel import TeamsChannel
 
-    channels.append(TeamsChannel(bot, settings, wake=deliverer.wake))
+        channels.append(TeamsChannel(bot, settings, wake=deliverer.wake))
     return channels
 
 

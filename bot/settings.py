@@ -41,7 +41,8 @@ class Settings:
     ms_app_id: str = ""
     ms_app_password: str = ""
     ms_app_tenant_id: str = ""
-    ms_app_type: str = "MultiTenant"
+    ms_app_type: str = "SingleTenant"
+    teams_dev: bool = False  # CANISHARE_TEAMS_DEV: unauthenticated, loopback serviceUrl only
     teams_record_conversation: str = ""
     teams_leads_conversation: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -54,8 +55,14 @@ class Settings:
     def teams_auth_enabled(self) -> bool:
         return bool(self.ms_app_id)
 
+    @property
+    def teams_enabled(self) -> bool:
+        """Serve `POST /api/messages`: Teams is configured, or local development is asked for."""
+        return bool(self.ms_app_id) or self.teams_dev
+
 
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -100,6 +107,14 @@ def load_settings(
             raise SettingsError(f"{name} must be between {low:g} and {high:g} (got {raw})")
         return value
 
+    def switch(name: str) -> bool:
+        raw = text(name).lower()
+        if raw in ("", "0", "false", "no", "off"):
+            return False
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        raise SettingsError(f"{name} must be 1 or 0 (got {text(name)!r})")
+
     db_url = text("CANISHARE_DB_URL", DEFAULT_DB_URL)
     if not db_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise SettingsError(
@@ -139,7 +154,8 @@ def load_settings(
         ms_app_id=text("MicrosoftAppId"),
         ms_app_password=text("MicrosoftAppPassword"),
         ms_app_tenant_id=text("MicrosoftAppTenantId"),
-        ms_app_type=text("MicrosoftAppType", "MultiTenant") or "MultiTenant",
+        ms_app_type=text("MicrosoftAppType", "SingleTenant") or "SingleTenant",
+        teams_dev=switch("CANISHARE_TEAMS_DEV"),
         teams_record_conversation=text("CANISHARE_TEAMS_RECORD_CONVERSATION"),
         teams_leads_conversation=text("CANISHARE_TEAMS_LEADS_CONVERSATION"),
         extra={k: v for k, v in env.items() if k.startswith("CANISHARE_TEST_")},
@@ -167,14 +183,23 @@ def _check_platforms(s: Settings) -> None:
             raise SettingsError(
                 f"{name} must be a Slack channel id like C0123456789 (got {value!r})"
             )
-    if s.ms_app_id and not s.ms_app_password:
+    if s.ms_app_type not in ("SingleTenant", "UserAssignedMSI", "MultiTenant"):
         raise SettingsError(
-            "MicrosoftAppPassword is missing: it is needed when MicrosoftAppId is set"
-        )
-    if s.ms_app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
-        raise SettingsError(
-            "MicrosoftAppType must be MultiTenant, SingleTenant or UserAssignedMSI "
+            "MicrosoftAppType must be SingleTenant, UserAssignedMSI or MultiTenant "
             f"(got {s.ms_app_type!r})"
         )
-    if s.ms_app_type == "SingleTenant" and s.ms_app_id and not s.ms_app_tenant_id:
-        raise SettingsError("MicrosoftAppTenantId is missing: SingleTenant bots need it")
+    if s.ms_app_id and not _GUID.match(s.ms_app_id):
+        raise SettingsError(
+            f"MicrosoftAppId must be the bot's app (client) id, a GUID (got {s.ms_app_id!r})"
+        )
+    # A managed identity gets its tokens from the platform: it has no password to give.
+    if s.ms_app_id and s.ms_app_type != "UserAssignedMSI" and not s.ms_app_password:
+        raise SettingsError(
+            f"MicrosoftAppPassword is missing: a {s.ms_app_type} bot needs its client secret "
+            "(or set MicrosoftAppType=UserAssignedMSI to use a managed identity)"
+        )
+    if s.ms_app_id and s.ms_app_type != "MultiTenant" and not s.ms_app_tenant_id:
+        raise SettingsError(
+            f"MicrosoftAppTenantId is missing: a {s.ms_app_type} bot needs its directory "
+            "(tenant) id, shown on the Azure Bot's Configuration page"
+        )

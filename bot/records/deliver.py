@@ -149,6 +149,9 @@ class Deliverer:
                     continue  # a full batch went out: more may be waiting
             except Exception:
                 log.exception("deliverer pass failed; will try again")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the wake-up does, and shutdown then waits for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()

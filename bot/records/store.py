@@ -700,6 +700,21 @@ class Store:
             row = await tx.fetchone("SELECT MIN(applied_at) AS at FROM schema_migrations")
         return row["at"] if row else None
 
+    async def kv_purge(self, prefix: str, *, before: datetime, keep: Iterable[str] = ()) -> int:
+        """Delete the entries named `prefix…` untouched since `before`, except those in `keep`."""
+        kept = set(keep)
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT name FROM kv WHERE substr(name, 1, ?) = ? AND updated_at < ?",
+                len(prefix),
+                prefix,
+                stamp(before),
+            )
+            names = [str(r["name"]) for r in rows if r["name"] not in kept]
+            for name in names:
+                await tx.execute("DELETE FROM kv WHERE name = ?", name)
+        return len(names)
+
     # ------------------------------------------------------------------ retention
     async def purge_idle(self, *, before: datetime) -> int:
         """Delete dialog state untouched since `before` (partial answers are not kept)."""

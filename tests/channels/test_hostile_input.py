@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from bot.app import Core, open_store
 from bot.channels.base import valid_text
 from bot.channels.slack.channel import dm_key, well_formed
+from bot.channels.teams.channel import MAX_TEXT_CHARACTERS
 from bot.channels.teams.sender import reference_key
 from bot.server import build_server
 from bot.service import Bot
@@ -777,6 +778,7 @@ async def start_teams_server(
 ) -> Teams:
     environ = {
         "CANISHARE_DB_URL": f"sqlite:///{tmp_path / 'teams.db'}",
+        "CANISHARE_TEAMS_DEV": "1",
         "CANISHARE_TEAMS_RECORD_CONVERSATION": RECORD,
         "CANISHARE_TEAMS_LEADS_CONVERSATION": LEADS,
         **env,
@@ -971,6 +973,9 @@ async def test_teams_any_text_gets_a_polite_reply(teams_scene: TeamsScene, text:
     if lone_surrogate(text):  # not Unicode at all: refused whole, nothing answered
         assert status == 400
         assert teams_scene.t.connector.calls[seen[2] :] == []
+    elif len(text) > MAX_TEXT_CHARACTERS:  # more than a Teams message holds: refused unread
+        assert status == 413
+        assert teams_scene.t.connector.calls[seen[2] :] == []
     else:
         assert status == 200
         assert teams_scene.t.connector.calls[seen[2] :], "B got no answer"
@@ -1108,7 +1113,12 @@ async def secured_scene(
     tmp_path: Path, core: Core, connector: FakeConnector, crashes: CrashLog
 ) -> AsyncIterator[TeamsScene]:
     t = await start_teams_server(
-        tmp_path, core, connector, MicrosoftAppId=APP_ID, MicrosoftAppPassword="not-a-secret"
+        tmp_path,
+        core,
+        connector,
+        MicrosoftAppId=APP_ID,
+        MicrosoftAppTenantId=TENANT,
+        MicrosoftAppPassword="not-a-secret",
     )
     try:
         yield TeamsScene(t, crashes)

@@ -483,28 +483,34 @@ async def open_checked_store(settings: Settings) -> Any:
     return store
 
 
-async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.AbstractServer:
-    """Bind the runner's server on CANISHARE_HOST:CANISHARE_PORT behind the connection guard;
-    a port in use or a host that does not resolve is one line naming it."""
-    server = runner.server
-    assert server is not None
-    guard = ConnectionGuard(server, connection_limit(settings))
-    runner.app[GUARD_KEY] = guard
-    loop = asyncio.get_running_loop()
+def bind(settings: Settings) -> list[socket.socket]:
+    """Sockets bound to CANISHARE_HOST:CANISHARE_PORT, before anything else starts; a host
+    that does not resolve or a port in use is one line naming it."""
     where = f"{settings.host}:{settings.port}"
     try:
-        listening = await loop.create_server(
-            guard.protocol, settings.host, settings.port, reuse_address=True, backlog=1024
+        found = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )
     except socket.gaierror as exc:
         raise StartupError(
             f"CANISHARE_HOST {settings.host!r} does not resolve ({exc.strerror})"
         ) from None
+    bound: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(
+            (f, k, p, "", a) for f, k, p, _, a in found
+        ):
+            sock = socket.socket(family, kind, proto)
+            bound.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
     except OSError as exc:
+        for sock in bound:
+            sock.close()
         if exc.errno == errno.EADDRINUSE:
-            message = (
-                f"{where} is already in use: another server is listening there (CANISHARE_PORT)"
-            )
+            message = f"{where} is already in use by another program (CANISHARE_PORT)"
         elif exc.errno == errno.EADDRNOTAVAIL:
             message = f"CANISHARE_HOST {settings.host!r} is not an address of this machine"
         elif exc.errno == errno.EACCES:
@@ -512,9 +518,25 @@ async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.AbstractS
         else:
             message = f"cannot listen on {where}: {exc.strerror or exc}"
         raise StartupError(message) from None
+    return bound
+
+
+async def listen(
+    runner: web.AppRunner, settings: Settings, sockets: list[socket.socket]
+) -> list[asyncio.AbstractServer]:
+    """Serve the runner's application on the bound sockets, behind the connection guard."""
+    server = runner.server
+    assert server is not None
+    guard = ConnectionGuard(server, connection_limit(settings))
+    runner.app[GUARD_KEY] = guard
+    loop = asyncio.get_running_loop()
+    listening: list[asyncio.AbstractServer] = [
+        await loop.create_server(guard.protocol, sock=sock, backlog=1024) for sock in sockets
+    ]
     log.info(
-        "listening on http://%s (up to %d connections; headers within %g s, bodies within %g s)",
-        where,
+        "listening on http://%s:%s (up to %d connections; headers within %g s, bodies within %g s)",
+        settings.host,
+        settings.port,
         guard.limit,
         settings.header_timeout_seconds,
         settings.body_timeout_seconds,
@@ -525,12 +547,18 @@ async def listen(runner: web.AppRunner, settings: Settings) -> asyncio.AbstractS
 async def _serve_http(settings: Settings) -> None:
     asyncio.get_running_loop().set_exception_handler(LoopErrors())
     core = build_core(settings)
-    bot = Bot(core.conversation, await open_checked_store(settings), settings)
-    app = await build_server(settings, bot)
+    sockets = bind(settings)
+    try:
+        store = await open_checked_store(settings)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    app = await build_server(settings, Bot(core.conversation, store, settings))
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.header_timeout_seconds)
     await runner.setup()
     try:
-        listening = await listen(runner, settings)
+        listening = await listen(runner, settings, sockets)
     except BaseException:
         await runner.cleanup()
         raise
@@ -543,5 +571,6 @@ async def _serve_http(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    listening.close()
+    for each in listening:
+        each.close()
     await runner.cleanup()

@@ -339,3 +339,47 @@ def test_a_read_only_database_stops_start_up_with_one_line_instead_of_starting_h
         done = serve_once(env, tmp_path)
 
     assert_one_line(done, "cannot be written to", "readonly")
+
+
+# ---------------------------------------------------------------------- what start-up says
+async def test_serve_says_which_platforms_are_on_what_is_missing_and_that_contacts_are_fictional(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = replica_env(fake_slack, f"sqlite:///{tmp_path}/say.db", port)
+    del env["CANISHARE_LEADS_CHANNEL"]
+    replica = Replica(env, port, tmp_path / "say.log")
+    replica.start()
+    try:
+        await replica.healthy()
+    finally:
+        replica.stop()
+
+    log = log_of(replica)
+    assert "Slack: on (HTTP, POST /slack/events)" in log
+    assert "CANISHARE_LEADS_CHANNEL is not set: escalations to the leads are saved but not" in log
+    assert "CANISHARE_RECORD_CHANNEL is not set" not in log
+    assert "Teams: POST /api/messages has no authentication" in log
+    assert "FICTIONAL example contacts are in use" in log
+    assert "Traceback" not in log
+
+
+def test_start_up_says_nothing_about_fictional_contacts_once_real_ones_are_set(
+    tmp_path: Path,
+) -> None:
+    from bot.server import startup_report
+    from bot.settings import Settings
+
+    ours = tmp_path / "org.yaml"
+    ours.write_text("organisation: Northshire Council\ncontacts: {}\n", encoding="utf-8")
+    packaged = ROOT / "bot" / "knowledge" / "organisation.yaml"
+
+    real = startup_report(Settings(org_file=ours), "Northshire Council")
+    copied = startup_report(Settings(org_file=packaged), "Northshire Council")
+    nothing_set = startup_report(Settings(), "Anytown Partnership (example — not a real ...)")
+
+    assert not [line for line in real if "FICTIONAL" in line]
+    assert [line for line in copied if "FICTIONAL" in line]
+    assert [line for line in nothing_set if "FICTIONAL" in line]
+    assert "Slack: off (SLACK_BOT_TOKEN is not set)" in nothing_set
+    assert any(line.startswith("Records: no record channel is set up") for line in nothing_set)

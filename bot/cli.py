@@ -187,10 +187,25 @@ async def chat(settings: Settings) -> int:
     from bot.channels.console import ConsoleChat
 
     bot = await build_bot(settings)
+    await _require_writable(bot.store, settings)
     try:
         return await ConsoleChat(bot).run(read=_async_input_fallback)
     finally:
         await bot.store.close()
+
+
+async def _require_writable(store: Store, settings: Settings) -> None:
+    """Refuse to start a dialog whose record could not be saved (one clear line)."""
+    from bot.records.db import safe_url
+
+    try:
+        await store.check_writable("cli", now=datetime.now(UTC))
+    except StoreUnavailable as exc:
+        await store.close()
+        raise StartupError(
+            f"the store ({safe_url(settings.db_url)}) cannot be written to: {exc}. "
+            "Check the file's permissions and the free disk space"
+        ) from None
 
 
 def _async_input_fallback(prompt: str) -> str:
@@ -210,6 +225,7 @@ async def decide_cmd(settings: Settings, facts_file: Path, *, as_json: bool) -> 
         print(f"canishare: {facts_file} is not valid JSON: {exc}", file=sys.stderr)
         return EXIT_USAGE
     bot = await build_bot(settings)
+    await _require_writable(bot.store, settings)
     try:
         run = await decide(bot, facts, print)
     except DecideError as exc:

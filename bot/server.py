@@ -109,7 +109,13 @@ async def guard_requests(
             failed = await _read_body(request)
             if failed is not None:
                 return failed
-        return await handler(request)
+        try:
+            return await handler(request)
+        except StoreUnavailable as exc:  # a channel touched the store outside a turn
+            log.error("request to %s: the store said: %s", request.path, exc)
+            return web.json_response(
+                {"error": "the store is unavailable; please try again"}, status=503
+            )
 
 
 def _refuse_encoding(request: web.Request) -> web.Response | None:
@@ -347,7 +353,18 @@ async def build_server(settings: Settings, bot: Bot | None = None) -> web.Applic
     """The whole server, ready to run (tests start it on a loopback port)."""
     if bot is None:
         bot = Bot(build_core(settings).conversation, await open_store(settings), settings)
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[guard_requests])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[guard_requests],
+        handler_args={
+            # never inflate a body: aiohttp would do it in data_received, on the event loop,
+            # before any handler (or our 415) runs
+            "auto_decompress": False,
+            # the keep-alive timer also closes a connection still waiting for its headers
+            # (trickling bytes does not reset it): this is the header deadline
+            "keepalive_timeout": settings.header_timeout_seconds,
+        },
+    )
     app[TIMEOUTS_KEY] = (settings.header_timeout_seconds, settings.body_timeout_seconds)
     deliverer = Deliverer(
         bot.store,
@@ -555,7 +572,7 @@ async def _serve_http(settings: Settings) -> None:
             sock.close()
         raise
     app = await build_server(settings, Bot(core.conversation, store, settings))
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.header_timeout_seconds)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         listening = await listen(runner, settings, sockets)

@@ -154,6 +154,33 @@ def platform_of(channel: str) -> str:
     return channel if channel in ("slack", "teams") else ""
 
 
+SERVICE_WORDS = (
+    ("couldnt_save",),
+    ("record_saved_undelivered", "title"),
+    ("record_saved_undelivered", "text"),
+    ("record_saved_undelivered", "why"),
+    ("escalation", "sent"),
+    ("escalation", "not_sent_title"),
+    ("escalation", "no_leads_channel"),
+)
+
+
+def _check_words(conversation: Conversation) -> None:
+    """The messages the service itself says must exist (a missing one stops start-up)."""
+    from bot.knowledge.base import KnowledgeError
+
+    for path in SERVICE_WORDS:
+        node: Any = conversation.words.raw.get("messages", {})
+        for key in path:
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if not isinstance(node, str) or not node.strip():
+            raise KnowledgeError(
+                "bot/knowledge/dialog/messages.yaml",
+                ".".join(path),
+                "missing (the service says it)",
+            )
+
+
 class Bot:
     """One core, one store, any channel."""
 
@@ -170,6 +197,7 @@ class Bot:
         self.clock = clock
         self.limiter = RateLimiter(settings.rate_limit_per_minute)
         self.store_health = StoreHealth()
+        _check_words(conversation)
         self._locks = KeyedLocks()
 
     # ------------------------------------------------------------------ targets

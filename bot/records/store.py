@@ -658,6 +658,9 @@ class Store:
                 "DELETE FROM conversations WHERE updated_at < ?", stamp(before)
             )
             await tx.execute("DELETE FROM processed_events WHERE received_at < ?", stamp(before))
+            await tx.execute(  # health probes of processes long gone
+                "DELETE FROM kv WHERE name LIKE 'health:%' AND updated_at < ?", stamp(before)
+            )
         return int(states)
 
     async def purge_records(self, *, before: datetime, now: datetime, purge_id: str) -> int:

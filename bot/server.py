@@ -352,7 +352,7 @@ def build_channels(bot: Bot, settings: Settings, deliverer: Deliverer) -> list[C
 async def build_server(settings: Settings, bot: Bot | None = None) -> web.Application:
     """The whole server, ready to run (tests start it on a loopback port)."""
     if bot is None:
-        bot = Bot(build_core(settings).conversation, await open_store(settings), settings)
+        bot = Bot(build_core(settings).conversation, await open_checked_store(settings), settings)
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[guard_requests],
@@ -385,6 +385,7 @@ async def build_server(settings: Settings, bot: Bot | None = None) -> web.Applic
     tasks: list[asyncio.Task[Any]] = []
 
     async def on_startup(_: web.Application) -> None:
+        say_at_startup(settings, bot.conversation.knowledge.kb.organisation)
         for channel in channels:
             await channel.startup()
         tasks.append(asyncio.create_task(deliverer.run_forever(), name="deliverer"))
@@ -463,6 +464,12 @@ def startup_report(settings: Settings, organisation: str) -> list[str]:
     return lines
 
 
+def say_at_startup(settings: Settings, organisation: str) -> None:
+    for line in startup_report(settings, organisation):
+        on_or_off = line.startswith(("Slack: on", "Slack: off", "Teams: on"))
+        log.log(logging.INFO if on_or_off else logging.WARNING, line)
+
+
 def fictional_contacts(settings: Settings, organisation: str) -> bool:
     if settings.org_file is None or "not a real organisation" in organisation:
         return True
@@ -475,11 +482,16 @@ def fictional_contacts(settings: Settings, organisation: str) -> bool:
 # ---------------------------------------------------------------------- running it
 def serve(settings: Settings) -> int:
     configure_logging(settings)
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> int:
+    asyncio.get_running_loop().set_exception_handler(LoopErrors())
     if settings.slack_app_token:
         from bot.channels.slack.socket import run_socket_mode
 
-        return asyncio.run(run_socket_mode(settings))
-    asyncio.run(_serve_http(settings))
+        return await run_socket_mode(settings)
+    await _serve_http(settings)
     return 0
 
 
@@ -562,7 +574,6 @@ async def listen(
 
 
 async def _serve_http(settings: Settings) -> None:
-    asyncio.get_running_loop().set_exception_handler(LoopErrors())
     core = build_core(settings)
     sockets = bind(settings)
     try:
@@ -579,9 +590,6 @@ async def _serve_http(settings: Settings) -> None:
     except BaseException:
         await runner.cleanup()
         raise
-    for line in startup_report(settings, core.knowledge.kb.organisation):
-        level = logging.INFO if line.startswith(("Slack: on", "Slack: off")) else logging.WARNING
-        log.log(level, line)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -378,3 +378,16 @@ def test_start_up_says_nothing_about_fictional_contacts_once_real_ones_are_set(
     assert [line for line in nothing_set if "FICTIONAL" in line]
     assert "Slack: off (SLACK_BOT_TOKEN is not set)" in nothing_set
     assert any(line.startswith("Records: no record channel is set up") for line in nothing_set)
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_one_line_without_the_password(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    closed_port = free_port()  # nothing listens there
+    url = f"postgresql://canishare:s3cret-pw@127.0.0.1:{closed_port}/canishare"
+    env = replica_env(fake_slack, url, free_port())
+
+    done = serve_once(env, tmp_path)
+
+    assert_one_line(done, "cannot connect to PostgreSQL", f"127.0.0.1:{closed_port}")
+    assert "s3cret-pw" not in done.stderr + done.stdout

@@ -225,7 +225,6 @@ class Bot:
             log.error("could not save a turn of %s: the store said: %s", inbound.channel, exc)
             text = self.conversation.words.text("couldnt_save")
             return Handled([Reply(kind=ReplyKind.WARNING, text=text)], store_failed=True)
-        self.store_health.succeeded()
         return handled
 
     async def _run_turn(self, inbound: Inbound, event_id: str | None) -> Handled:
@@ -255,6 +254,7 @@ class Bot:
             if committed.status == "duplicate":
                 return Handled([], duplicate=True)
             if committed.status == "ok":
+                self.store_health.succeeded()  # a write went through: the store takes writes
                 replies = self._honest(turn.replies, records)
                 return Handled(replies, records=[dict(r.body) for r in records])
             log.info("state of %s changed meanwhile; running the turn again", inbound.conversation)

@@ -45,6 +45,10 @@ def clean_text(text: str, *, one_line: bool = False) -> str:
     return text
 
 
+KINDS = ("name", "date_of_birth", "nhs_number", "phone", "postcode", "email", "address")
+_HIDDEN = re.compile("[\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u2060-\u2064\u3164\ufeff\uffa0]")
+
+
 @cache
 def _look_alikes() -> dict[int, str]:
     """Each letter or digit that looks like an ASCII one, mapped to it (Unicode's
@@ -187,8 +191,17 @@ class PersonalDetails:
         inside a name or number do not hide it."""
         if not text:
             return []
-        if not text.isascii():
-            text = skeleton(text)
+        if text.isascii():
+            return self._kinds(text, today)
+        # A hidden character may join two words ("Jess<ZWSP>Smith") or split one ("Je<ZWSP>ss"):
+        # check the text both ways, as one reader or another would see it.
+        found = self._kinds(skeleton(text), today)
+        spaced = _HIDDEN.sub(" ", text)
+        if spaced != text:
+            found += [k for k in self._kinds(skeleton(spaced), today) if k not in found]
+        return [k for k in KINDS if k in found]
+
+    def _kinds(self, text: str, today: date | None) -> list[str]:
         kinds: list[str] = []
         if self._has_name(text):
             kinds.append("name")

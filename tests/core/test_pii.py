@@ -127,6 +127,8 @@ ZWSP, SOFT_HYPHEN, ZWJ, WORD_JOINER, BOM, RLO = (
     ("text", "kind"),
     [
         (f"Je{ZWSP}ss Smith told her teacher", "name"),
+        (f"Jess{ZWSP}Smith told her teacher", "name"),  # joined by an invisible space
+        (f"spoke to Jess{WORD_JOINER}Smith", "name"),
         (f"Li{SOFT_HYPHEN}am disclosed it at break", "name"),
         (f"spoke to Mrs O{ZWJ}kafor", "name"),
         (f"a boy called K{WORD_JOINER}acper", "name"),

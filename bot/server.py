@@ -317,8 +317,16 @@ class LoopErrors:
     def __call__(self, loop: asyncio.AbstractEventLoop, context: Mapping[str, Any]) -> None:
         message = str(context.get("message", "event loop error"))
         exc = context.get("exception")
-        if "out of system resource" in message or (
-            isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS)
+        # after accept() runs out, asyncio retries listening once per failed accept; the
+        # retries that fire after the server closed fail too: all part of the same event
+        aftermath = "_start_serving" in message
+        if (
+            "out of system resource" in message
+            or aftermath
+            or (
+                isinstance(exc, OSError)
+                and exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS)
+            )
         ):
             self.exhausted += 1
             now = loop.time()

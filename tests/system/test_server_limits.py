@@ -203,6 +203,7 @@ async def main():
     print(port, flush=True)
     await asyncio.sleep(float(sys.argv[1]))
     server.close()
+    await asyncio.sleep(1.5)  # asyncio's retries of the listening socket fire after it closed
 
 asyncio.run(main())
 """

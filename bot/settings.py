@@ -19,6 +19,11 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+class StartupError(Exception):
+    """The bot cannot start (the port is taken, the store cannot be written…); the message
+    names the cause in one line."""
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str = DEFAULT_DB_URL
@@ -32,6 +37,10 @@ class Settings:
     rate_limit_per_minute: int = 30
     delivery_lease_seconds: float = 60.0
     keep_unanswered_days: int = 0  # 0: never keep the text of questions the bot couldn't answer
+    header_timeout_seconds: float = 10.0  # a request's headers must arrive within this
+    body_timeout_seconds: float = 10.0  # and its body within this once the headers are in
+    max_connections: int = 1000  # open HTTP connections; kept below the file-descriptor limit
+    debug: bool = False  # full tracebacks in the log (never on by default)
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -70,7 +79,15 @@ def read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    for number, line in enumerate(content.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -145,6 +162,14 @@ def load_settings(
             "CANISHARE_DELIVERY_LEASE_SECONDS", 60.0, low=1, high=3600, whole=False
         ),
         keep_unanswered_days=int(number("CANISHARE_KEEP_UNANSWERED_DAYS", 0, low=0, high=365)),
+        header_timeout_seconds=number(
+            "CANISHARE_HEADER_TIMEOUT_SECONDS", 10.0, low=0.1, high=300, whole=False
+        ),
+        body_timeout_seconds=number(
+            "CANISHARE_BODY_TIMEOUT_SECONDS", 10.0, low=0.1, high=300, whole=False
+        ),
+        max_connections=int(number("CANISHARE_MAX_CONNECTIONS", 1000, low=8, high=1_000_000)),
+        debug=switch("CANISHARE_DEBUG"),
         slack_bot_token=text("SLACK_BOT_TOKEN"),
         slack_signing_secret=text("SLACK_SIGNING_SECRET"),
         slack_app_token=text("SLACK_APP_TOKEN"),

@@ -285,6 +285,22 @@ async def test_slack_signed_garbage_gets_a_4xx_or_a_quiet_200_never_a_500(
     await scene.after(status, seen)
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP", "gzip, identity"])
+async def test_slack_a_compressed_body_is_a_415_even_when_signed(
+    scene: SlackScene, encoding: str
+) -> None:
+    import gzip
+
+    body = gzip.compress(json.dumps(as_other(payload("event_message_im"))).encode())
+    seen = await scene.before()
+
+    status = await scene.post(body, headers={"Content-Encoding": encoding})
+
+    assert status == 415
+    await scene.after(status, seen)
+    assert scene.h.fake.calls[seen[2] :] == []
+
+
 @pytest.mark.parametrize("stamp", ["", "abc", "9" * 40, "-1", "1e9", "０", "1.5"])
 async def test_slack_a_malformed_timestamp_is_a_401(scene: SlackScene, stamp: str) -> None:
     body = json.dumps(as_other(payload("event_message_im"))).encode()
@@ -853,6 +869,22 @@ async def teams_scene(
         yield TeamsScene(t, crashes)
     finally:
         await t.stop()
+
+
+# ---------------------------------------------------------------------- compressed bodies
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "x-gzip"])
+async def test_teams_a_compressed_body_is_a_415_and_changes_nothing(
+    teams_scene: TeamsScene, encoding: str
+) -> None:
+    import gzip
+
+    body = gzip.compress(json.dumps(teams_scene.as_other("personal_message")).encode())
+    seen = await teams_scene.before()
+
+    status = await teams_scene.post_raw(body, **{"Content-Encoding": encoding})
+
+    assert status == 415
+    await teams_scene.after(status, seen)
 
 
 # ---------------------------------------------------------------------- malformed bodies

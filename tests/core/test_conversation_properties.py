@@ -252,7 +252,6 @@ def test_any_sequence_of_inputs_keeps_the_dialog_valid(
             else:
                 assert isinstance(effect, Asked)
                 assert effect.text == "" or effect.answer_id == "none"
-                assert conversation.pii.find(effect.text) == [], "no personal details kept"
         check_state(conversation, turn.state)
         state = turn.state
         offered = [(c.q, c.a) for r in turn.replies for c in r.choices]

@@ -87,7 +87,6 @@ CARD_RESPONSE: Final = "application/vnd.microsoft.card.adaptive"
 # with some metadata (and sometimes an HTML copy). Anything larger is not from Teams.
 MAX_BODY_BYTES: Final = 256 * 1024
 MAX_TEXT_CHARACTERS: Final = 28_000
-READ_CHUNK_BYTES: Final = 64 * 1024
 PURGE_EVERY_SECONDS: Final = 6 * 3600.0
 # The manifest's command list puts these words in the compose box; the core already reads
 # "share" and "help", and "myth" on its own means the list of myths.
@@ -179,17 +178,12 @@ def same_service_url(claimed: object, service_url: object) -> bool:
 
 
 async def read_capped(request: web.Request, limit: int) -> bytes | None:
-    """The request body, or None as soon as it is longer than `limit` bytes."""
+    """The request body, or None when it is longer than `limit` bytes. The server's guard
+    has already read it within its own deadline and size cap; this is the Teams cap."""
     if request.content_length is not None and request.content_length > limit:
         return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    data = await request.read()
+    return None if len(data) > limit else data
 
 
 def typed_text(activity: Activity) -> str:

@@ -83,11 +83,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def ours_env(db_url: str, port: int, slack_api: str | None = None, **extra: str) -> dict[str, str]:
     """Settings for `canishare serve`: Slack when a fake Web API is given, Teams always
-    (unauthenticated: no MicrosoftAppId)."""
+    (unauthenticated local development: no MicrosoftAppId, a loopback connector)."""
     env = clean_env(
         CANISHARE_DB_URL=db_url,
         CANISHARE_HOST="127.0.0.1",
         CANISHARE_PORT=str(port),
+        CANISHARE_TEAMS_DEV="1",
         **extra,
     )
     if slack_api:

@@ -38,6 +38,13 @@ SECTIONS: dict[str, tuple[str, str]] = {
         "alternating A B A B in one run.",
     ),
     "throughput": ("Throughput and concurrency", "Turns per second, bounded runs."),
+    "resilience": (
+        "Resilience under load",
+        "50 users driving whole Slack decisions: on SQLite, with a SIGKILL half-way, and on "
+        "two PostgreSQL replicas with a Slack that answers record posts only after the "
+        "delivery lease. Lost and doubled are counted from the store and from what the fake "
+        "Slack received (`benchmarks/resilience.py` says exactly how).",
+    ),
     "memory": ("Memory", "Resident memory of `canishare serve`."),
     "startup": ("Start-up", "From `canishare serve` to a healthy `/healthz`."),
 }

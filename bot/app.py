@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.core.conversation import Conversation
 from bot.knowledge import load_knowledge
 from bot.knowledge.lookup import Knowledge
-from bot.records.db import open_db
+from bot.records.db import StoreUnavailable, open_db, safe_url
 from bot.records.store import Store
 from bot.service import Bot
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,15 @@ async def open_store(settings: Settings) -> Store:
 async def build_bot(settings: Settings, core: Core | None = None) -> Bot:
     core = core or build_core(settings)
     return Bot(core.conversation, await open_store(settings), settings)
+
+
+async def require_writable(store: Store, settings: Settings) -> None:
+    """Refuse to start a dialog whose record could not be saved (one clear line)."""
+    try:
+        await store.check_writable("cli", now=datetime.now(UTC))
+    except StoreUnavailable as exc:
+        await store.close()
+        raise StartupError(
+            f"the store ({safe_url(settings.db_url)}) cannot be written to: {exc}. "
+            "Check the file's permissions and the free disk space"
+        ) from None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -14,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.knowledge.base import KnowledgeError
+from bot.records.db import StoreUnavailable
+from bot.records.store import FAILED, NO_DESTINATION, Delivery, Store
 from bot.report.cli import add_gaps_parser, add_report_parser
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, StartupError, load_settings
 
 EXIT_USAGE = 2
 
@@ -48,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="json")
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
     rsub.add_parser("status", help="show records not yet delivered, with their last error")
+    rsub.add_parser(
+        "retry",
+        help="after fixing a delivery problem: send failed records again now, and give records "
+        "saved with no channel set up the channel that is set up now",
+    )
     rsub.add_parser("verify", help="check the tamper-evident chain of records")
     rsub.add_parser("purge", help="apply the retention period and idle limit now")
     knowledge = sub.add_parser("knowledge", help="check the knowledge base")
@@ -59,21 +68,54 @@ def _parser() -> argparse.ArgumentParser:
     manifest.add_argument("platform", choices=("slack", "teams"))
     manifest.add_argument("--url", help="public base URL (default: CANISHARE_PUBLIC_URL)")
     manifest.add_argument("--output", type=Path, help="where to write the Teams zip")
+    manifest.add_argument(
+        "--bump",
+        choices=("major", "minor", "patch"),
+        help="Teams: raise the app version in manifest/teams/manifest.json first",
+    )
+    manifest.add_argument(
+        "--schema", type=Path, help="Teams: also validate against this JSON schema file"
+    )
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever goes wrong ends in one line on standard error naming the
+    cause (exit status 2), never a traceback."""
     args = _parser().parse_args(argv)
     if args.command is None:
         args.command = "chat"
     try:
         settings = load_settings()
         return _run(args, settings)
-    except (SettingsError, KnowledgeError) as exc:
-        print(f"canishare: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (SettingsError, KnowledgeError, StoreUnavailable, StartupError) as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return _fail("the output was closed before everything was written (broken pipe)")
+    except UnicodeDecodeError as exc:
+        return _fail(f"a file is not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except Exception as exc:
+        return _fail(f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _fail(message: str) -> int:
+    line = " ".join(message.split())
+    with contextlib.suppress(OSError, ValueError):
+        print(f"canishare: {line}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    """A closed pipe stays closed: point stdout at /dev/null so the interpreter's last flush
+    does not fail a second time (the advice in Python's own signal docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -104,7 +146,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "manifest":
         from bot.manifests import manifest_cmd
 
-        return manifest_cmd(settings, args.platform, url=args.url, output=args.output)
+        return manifest_cmd(
+            settings,
+            args.platform,
+            url=args.url,
+            output=args.output,
+            bump=args.bump,
+            schema=args.schema,
+        )
     return EXIT_USAGE
 
 
@@ -144,12 +193,13 @@ def ask(settings: Settings, text: list[str], *, as_json: bool) -> int:
 
     core = build_core(settings)
     menu = core.conversation.words.message("none")["text"]
-    questions = sys.stdin if text == ["-"] else [" ".join(text)]
+    from_stdin = text == ["-"]
+    questions = sys.stdin if from_stdin else [" ".join(text)]
+    answered = 0
     for line in questions:
         question = line.strip()
-        if not question and text == ["-"]:
-            print(json.dumps(lookup_json(core.knowledge.ask(""), core.knowledge.kb, menu)))
-            continue
+        if not question and from_stdin and not as_json:
+            continue  # a blank line is no question: nothing to say, and never raw JSON
         result = core.knowledge.ask(question)
         if as_json:
             print(json.dumps(lookup_json(result, core.knowledge.kb, menu), ensure_ascii=False))
@@ -162,15 +212,20 @@ def ask(settings: Settings, text: list[str], *, as_json: bool) -> int:
             replies = say.none(m.id for m in result.alternatives)
         else:
             replies = [say.entry(result.entry)]
+        if answered and from_stdin:
+            print("\n" + "-" * 40 + "\n")
         print("\n\n".join(render(r, numbered=False) for r in replies))
+        sys.stdout.flush()
+        answered += 1
     return 0
 
 
 async def chat(settings: Settings) -> int:
-    from bot.app import build_bot
+    from bot.app import build_bot, require_writable
     from bot.channels.console import ConsoleChat
 
     bot = await build_bot(settings)
+    await require_writable(bot.store, settings)
     try:
         return await ConsoleChat(bot).run(read=_async_input_fallback)
     finally:
@@ -239,17 +294,9 @@ async def records_cmd(settings: Settings, args: argparse.Namespace) -> int:
                 sys.stdout.write(text)
             return 0
         if args.records_command == "status":
-            pending = await store.undelivered()
-            if not pending:
-                print("All records and escalations have been delivered.")
-                return 0
-            print(f"{len(pending)} delivery(ies) waiting:")
-            for d in pending:
-                print(
-                    f"  {d.record_id} → {d.target}: {d.attempts} attempt(s) since {d.created_at}; "
-                    f"last error: {d.last_error or 'none yet'}"
-                )
-            return 1
+            return records_status(await store.undelivered())
+        if args.records_command == "retry":
+            return await records_retry(store, settings)
         if args.records_command == "verify":
             problems = await store.verify()
             count = len(await store.records())
@@ -278,6 +325,59 @@ async def records_cmd(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await store.close()
     return EXIT_USAGE
+
+
+def records_status(waiting: Sequence[Delivery]) -> int:
+    """Print every record and escalation not delivered, and why; 1 when there are any."""
+    if not waiting:
+        print("All records and escalations have been delivered.")
+        return 0
+    failed = [d for d in waiting if d.status == FAILED]
+    nowhere = [d for d in waiting if d.status == NO_DESTINATION]
+    pending = [d for d in waiting if d not in failed and d not in nowhere]
+    print(f"{len(waiting)} delivery(ies) not delivered:")
+    for d in failed:
+        print(
+            f"  FAILED  {d.record_id} → {d.target}: {d.last_error or 'refused'} — not retried; "
+            "fix this, then run 'canishare records retry'"
+        )
+    for d in nowhere:
+        print(
+            f"  NOT DELIVERED  {d.record_id} (saved {d.created_at}): nowhere to send it — "
+            f"{d.last_error or 'no channel is set up'}"
+        )
+    for d in pending:
+        print(
+            f"  waiting  {d.record_id} → {d.target}: {d.attempts} attempt(s) since "
+            f"{d.created_at}; last error: {d.last_error or 'none yet'}"
+        )
+    return 1
+
+
+async def records_retry(store: Store, settings: Settings) -> int:
+    """Queue failed deliveries again and give destination-less records a destination."""
+    from bot.service import targets_for
+
+    now = datetime.now(UTC)
+    failed = await store.retry_failed(now=now)
+    given = await store.give_destinations(
+        lambda kind, record: targets_for(kind, str(record.get("channel", "")), settings),
+        now=now,
+    )
+    due = await store.retry_pending_now(now=now)
+    still = sum(1 for d in await store.undelivered() if d.status == NO_DESTINATION)
+    print(
+        f"{failed} failed delivery(ies) queued again; {given} record(s) with no destination "
+        f"queued for the channel now set up; {due} waiting delivery(ies) made due now. "
+        "A running 'canishare serve' sends them within seconds."
+    )
+    if still:
+        print(
+            f"{still} record(s) still have nowhere to go: set CANISHARE_RECORD_CHANNEL / "
+            "CANISHARE_LEADS_CHANNEL (Slack) or the CANISHARE_TEAMS_…_CONVERSATION settings, "
+            "then run 'canishare records retry' again."
+        )
+    return 0
 
 
 def _export(rows: list[dict[str, Any]], fmt: str) -> str:

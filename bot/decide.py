@@ -286,13 +286,15 @@ async def decide_with(
     dry_run: bool = False,
 ) -> DecideRun:
     """Open the store (a throw-away one for a dry run), run `decide`, and close it again."""
-    from bot.app import build_bot
+    from bot.app import build_bot, require_writable
 
     with tempfile.TemporaryDirectory(prefix="canishare-dry-run-") as scratch:
         if dry_run:
             settings = replace(settings, db_url=f"sqlite:///{Path(scratch) / 'dry-run.db'}")
         bot = await build_bot(settings)
         try:
+            if not dry_run:
+                await require_writable(bot.store, settings)
             run = await decide(bot, facts, say)
         finally:
             await bot.store.close()

@@ -19,6 +19,11 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+class StartupError(Exception):
+    """The bot cannot start (the port is taken, the store cannot be written…); the message
+    names the cause in one line."""
+
+
 @dataclass(frozen=True)
 class Settings:
     db_url: str = DEFAULT_DB_URL
@@ -32,6 +37,10 @@ class Settings:
     rate_limit_per_minute: int = 30
     delivery_lease_seconds: float = 60.0
     keep_unanswered_days: int = 0  # 0: never keep the text of questions the bot couldn't answer
+    header_timeout_seconds: float = 10.0  # a request's headers must arrive within this
+    body_timeout_seconds: float = 10.0  # and its body within this once the headers are in
+    max_connections: int = 1000  # open HTTP connections; kept below the file-descriptor limit
+    debug: bool = False  # full tracebacks in the log (never on by default)
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -41,7 +50,8 @@ class Settings:
     ms_app_id: str = ""
     ms_app_password: str = ""
     ms_app_tenant_id: str = ""
-    ms_app_type: str = "MultiTenant"
+    ms_app_type: str = "SingleTenant"
+    teams_dev: bool = False  # CANISHARE_TEAMS_DEV: unauthenticated, loopback serviceUrl only
     teams_record_conversation: str = ""
     teams_leads_conversation: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -54,8 +64,14 @@ class Settings:
     def teams_auth_enabled(self) -> bool:
         return bool(self.ms_app_id)
 
+    @property
+    def teams_enabled(self) -> bool:
+        """Serve `POST /api/messages`: Teams is configured, or local development is asked for."""
+        return bool(self.ms_app_id) or self.teams_dev
+
 
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{6,}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -63,7 +79,15 @@ def read_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    for number, line in enumerate(content.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
@@ -100,6 +124,14 @@ def load_settings(
             raise SettingsError(f"{name} must be between {low:g} and {high:g} (got {raw})")
         return value
 
+    def switch(name: str) -> bool:
+        raw = text(name).lower()
+        if raw in ("", "0", "false", "no", "off"):
+            return False
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        raise SettingsError(f"{name} must be 1 or 0 (got {text(name)!r})")
+
     db_url = text("CANISHARE_DB_URL", DEFAULT_DB_URL)
     if not db_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise SettingsError(
@@ -130,6 +162,14 @@ def load_settings(
             "CANISHARE_DELIVERY_LEASE_SECONDS", 60.0, low=1, high=3600, whole=False
         ),
         keep_unanswered_days=int(number("CANISHARE_KEEP_UNANSWERED_DAYS", 0, low=0, high=365)),
+        header_timeout_seconds=number(
+            "CANISHARE_HEADER_TIMEOUT_SECONDS", 10.0, low=0.1, high=300, whole=False
+        ),
+        body_timeout_seconds=number(
+            "CANISHARE_BODY_TIMEOUT_SECONDS", 10.0, low=0.1, high=300, whole=False
+        ),
+        max_connections=int(number("CANISHARE_MAX_CONNECTIONS", 1000, low=8, high=1_000_000)),
+        debug=switch("CANISHARE_DEBUG"),
         slack_bot_token=text("SLACK_BOT_TOKEN"),
         slack_signing_secret=text("SLACK_SIGNING_SECRET"),
         slack_app_token=text("SLACK_APP_TOKEN"),
@@ -139,7 +179,8 @@ def load_settings(
         ms_app_id=text("MicrosoftAppId"),
         ms_app_password=text("MicrosoftAppPassword"),
         ms_app_tenant_id=text("MicrosoftAppTenantId"),
-        ms_app_type=text("MicrosoftAppType", "MultiTenant") or "MultiTenant",
+        ms_app_type=text("MicrosoftAppType", "SingleTenant") or "SingleTenant",
+        teams_dev=switch("CANISHARE_TEAMS_DEV"),
         teams_record_conversation=text("CANISHARE_TEAMS_RECORD_CONVERSATION"),
         teams_leads_conversation=text("CANISHARE_TEAMS_LEADS_CONVERSATION"),
         extra={k: v for k, v in env.items() if k.startswith("CANISHARE_TEST_")},
@@ -167,14 +208,23 @@ def _check_platforms(s: Settings) -> None:
             raise SettingsError(
                 f"{name} must be a Slack channel id like C0123456789 (got {value!r})"
             )
-    if s.ms_app_id and not s.ms_app_password:
+    if s.ms_app_type not in ("SingleTenant", "UserAssignedMSI", "MultiTenant"):
         raise SettingsError(
-            "MicrosoftAppPassword is missing: it is needed when MicrosoftAppId is set"
-        )
-    if s.ms_app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
-        raise SettingsError(
-            "MicrosoftAppType must be MultiTenant, SingleTenant or UserAssignedMSI "
+            "MicrosoftAppType must be SingleTenant, UserAssignedMSI or MultiTenant "
             f"(got {s.ms_app_type!r})"
         )
-    if s.ms_app_type == "SingleTenant" and s.ms_app_id and not s.ms_app_tenant_id:
-        raise SettingsError("MicrosoftAppTenantId is missing: SingleTenant bots need it")
+    if s.ms_app_id and not _GUID.match(s.ms_app_id):
+        raise SettingsError(
+            f"MicrosoftAppId must be the bot's app (client) id, a GUID (got {s.ms_app_id!r})"
+        )
+    # A managed identity gets its tokens from the platform: it has no password to give.
+    if s.ms_app_id and s.ms_app_type != "UserAssignedMSI" and not s.ms_app_password:
+        raise SettingsError(
+            f"MicrosoftAppPassword is missing: a {s.ms_app_type} bot needs its client secret "
+            "(or set MicrosoftAppType=UserAssignedMSI to use a managed identity)"
+        )
+    if s.ms_app_id and s.ms_app_type != "MultiTenant" and not s.ms_app_tenant_id:
+        raise SettingsError(
+            f"MicrosoftAppTenantId is missing: a {s.ms_app_type} bot needs its directory "
+            "(tenant) id, shown on the Azure Bot's Configuration page"
+        )

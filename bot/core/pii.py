@@ -8,9 +8,99 @@ missed name in a record channel costs a child's privacy.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+
+# ---------------------------------------------------------------------- normalising text
+# Line breaks of every kind become "\n"; a record field that must be one line gets a space.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+_SPACES = re.compile(r"[^\S\n]+")
+# Letters that are blank on screen but are not format characters (Hangul fillers, the
+# combining grapheme joiner): stripped like zero-width characters.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u034f")
+# Lower-case Cyrillic letters that read as Latin ones in most fonts but that Unicode's
+# confusables list (about capitals and exact look-alikes) does not fold.
+_EXTRA_LOOK_ALIKES = {"к": "k", "м": "m", "т": "t", "н": "h", "в": "b", "п": "n", "г": "r"}
+
+
+def _dropped(ch: str) -> bool:
+    """Format characters (zero-width spaces and joiners, soft hyphens, bidi controls, BOMs,
+    tags) and control characters other than a line break or tab."""
+    category = unicodedata.category(ch)
+    return category == "Cf" or (category == "Cc" and ch not in "\n\t") or ch in _INVISIBLE_LETTERS
+
+
+def clean_text(text: str, *, one_line: bool = False) -> str:
+    """Text as it is stored: NFKC, line breaks unified, format and control characters
+    (zero-width, soft hyphen, bidi overrides) removed; `one_line` turns line breaks into
+    spaces, so a value cannot start a forged line of its own in a posted record."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = "".join(ch for ch in text if not _dropped(ch)).replace("\t", " ")
+    if one_line:
+        text = " ".join(text.split())
+    return text
+
+
+KINDS = ("name", "date_of_birth", "nhs_number", "phone", "postcode", "email", "address")
+_HIDDEN = re.compile("[\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u2060-\u2064\u3164\ufeff\uffa0]")
+
+
+@cache
+def _look_alikes() -> dict[int, str]:
+    """Each letter or digit that looks like an ASCII one, mapped to it (Unicode's
+    confusables list, through confusable_homoglyphs, plus a few Cyrillic lower-case letters)."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    table: dict[int, str] = {}
+    for ascii_char, entries in confusables_data.items():
+        if len(ascii_char) == 1 and ascii_char.isascii() and ascii_char.isalnum():
+            for entry in entries:
+                other = entry["c"]
+                if len(other) == 1 and not other.isascii():
+                    table.setdefault(ord(other), ascii_char)
+    for other, entries in confusables_data.items():
+        if len(other) != 1 or other.isascii():
+            continue
+        for entry in entries:
+            c = entry["c"]
+            if len(c) == 1 and c.isascii() and c.isalnum():
+                table.setdefault(ord(other), c)
+    table.update({ord(k): v for k, v in _EXTRA_LOOK_ALIKES.items()})
+    # Unicode folds I and l together; a capital look-alike must stay a capital for the checks
+    for code, c in table.items():
+        if c == "l" and chr(code).isupper():
+            table[code] = "I"
+    return table
+
+
+def skeleton(text: str) -> str:
+    """What a text looks like, for the personal-details check: cleaned, accents and other
+    combining marks dropped, look-alike letters (Cyrillic "о" for "o") folded to ASCII, every
+    kind of digit made 0–9 and every dash a hyphen."""
+    text = unicodedata.normalize("NFKD", clean_text(text))
+    out: list[str] = []
+    table = _look_alikes()
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+            continue
+        category = unicodedata.category(ch)
+        if category.startswith("M"):
+            continue
+        if category == "Nd":
+            out.append(str(unicodedata.digit(ch)))
+        elif category == "Pd":
+            out.append("-")
+        elif category == "Zs":
+            out.append(" ")
+        else:
+            out.append(table.get(ord(ch), ch))
+    return unicodedata.normalize("NFC", "".join(out))
+
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
@@ -90,14 +180,28 @@ class PersonalDetails:
 
     @classmethod
     def from_lists(cls, first_names: Iterable[str], not_surnames: Iterable[str]) -> PersonalDetails:
+        _look_alikes()  # built now, at start-up, not on someone's first message
         return cls(
             frozenset(n.lower() for n in first_names), frozenset(w.lower() for w in not_surnames)
         )
 
     def find(self, text: str, today: date | None = None) -> list[str]:
-        """The kinds of personal detail found, in a stable order (empty when none)."""
+        """The kinds of personal detail found, in a stable order (empty when none). The text
+        is checked as it looks (`skeleton`), so hidden characters and look-alike letters
+        inside a name or number do not hide it."""
         if not text:
             return []
+        if text.isascii():
+            return self._kinds(text, today)
+        # A hidden character may join two words ("Jess<ZWSP>Smith") or split one ("Je<ZWSP>ss"):
+        # check the text both ways, as one reader or another would see it.
+        found = self._kinds(skeleton(text), today)
+        spaced = _HIDDEN.sub(" ", text)
+        if spaced != text:
+            found += [k for k in self._kinds(skeleton(spaced), today) if k not in found]
+        return [k for k in KINDS if k in found]
+
+    def _kinds(self, text: str, today: date | None) -> list[str]:
         kinds: list[str] = []
         if self._has_name(text):
             kinds.append("name")

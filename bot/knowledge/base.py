@@ -117,6 +117,10 @@ def _read_yaml(path: Path) -> Any:
         raise KnowledgeError(_rel(path), "", f"is not valid YAML{at}") from exc
     except OSError as exc:
         raise KnowledgeError(_rel(path), "", f"cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise KnowledgeError(
+            _rel(path), "", f"is not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from exc
 
 
 def _text(raw: Mapping[str, Any], key: str, file: str, entry: str) -> str:

@@ -7,6 +7,7 @@ Each `transaction()` is all-or-nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import re
 import sqlite3
@@ -17,6 +18,23 @@ from pathlib import Path
 from typing import Any, Protocol
 
 Row = dict[str, Any]
+
+
+class StoreUnavailable(Exception):
+    """The database refused or failed an operation (disk full, read-only file, connection
+    lost…). Whatever the transaction held was rolled back: nothing half-written remains."""
+
+
+def _postgres_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg  # only loaded for PostgreSQL deployments
+
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+def describe_store_error(exc: BaseException) -> str:
+    """One line naming what the database said, for logs and `/healthz` (no traceback)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
 
 
 class Tx(Protocol):
@@ -61,33 +79,52 @@ class SqliteDb:
     dialect = "sqlite"
 
     def __init__(self, path: str) -> None:
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA busy_timeout=10000")
-        self.conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # the busy timeout first: switching a new file to WAL needs a lock that a second
+            # process opening it at the same moment may hold
+            self.conn.execute("PRAGMA busy_timeout=10000")
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(
+                f"cannot open the SQLite database {path}: {describe_store_error(exc)}"
+            ) from exc
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteTx]:
         async with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteTx(self.conn)
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield SqliteTx(self.conn)
+                except BaseException:
+                    self._rollback()
+                    raise
                 self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StoreUnavailable(describe_store_error(exc)) from exc
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. on a full disk)
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqliteTx]:
         """For one SELECT: a single statement is its own consistent read, so it needs neither
         BEGIN IMMEDIATE (the write lock) nor COMMIT."""
         async with self._lock:
-            yield SqliteTx(self.conn)
+            try:
+                yield SqliteTx(self.conn)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(describe_store_error(exc)) from exc
 
     async def close(self) -> None:
         self.conn.close()
@@ -138,20 +175,34 @@ class PostgresDb:
         options: dict[str, Any] = {}
         if "reset" in inspect.signature(asyncpg.create_pool).parameters:  # asyncpg >= 0.30
             options["reset"] = _keep_session
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, **options)
+        refused: tuple[type[BaseException], ...] = (ValueError, *_postgres_errors())
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=min_size, max_size=max_size, timeout=CONNECT_TIMEOUT, **options
+            )
+        except refused as exc:
+            raise StoreUnavailable(
+                f"cannot connect to PostgreSQL at {safe_url(url)}: {describe_store_error(exc)}"
+            ) from exc
         return cls(pool)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTx]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield PostgresTx(conn)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                yield PostgresTx(conn)
+        except _postgres_errors() as exc:
+            raise StoreUnavailable(describe_store_error(exc)) from exc
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[PostgresTx]:
         """For one SELECT: a single statement runs in its own transaction, so BEGIN and
         COMMIT would only add two round trips."""
-        async with self.pool.acquire() as conn:
-            yield PostgresTx(conn)
+        try:
+            async with self.pool.acquire() as conn:
+                yield PostgresTx(conn)
+        except _postgres_errors() as exc:
+            raise StoreUnavailable(describe_store_error(exc)) from exc
 
     async def close(self) -> None:
         await self.pool.close()
@@ -162,6 +213,14 @@ async def _keep_session(_: Any) -> None:
     transaction, and we never change session state (no SET, LISTEN, cursors or session advisory
     locks; migrations take a transaction-scoped lock), so its default `RESET ALL`-style query
     would be one more round trip for every transaction, for nothing."""
+
+
+CONNECT_TIMEOUT = 10.0  # seconds to reach PostgreSQL before giving up
+
+
+def safe_url(url: str) -> str:
+    """A database URL without its password, fit for a log line."""
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
 
 
 async def open_db(url: str) -> SqliteDb | PostgresDb:

@@ -49,6 +49,11 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF_SECONDS, 2.0**attempts) * (0.75 + random.random() / 2)
 
 
+def alert_id(delivery_id: str, now: datetime) -> str:
+    """A record id for an alert about `delivery_id`, unique however often it is alerted."""
+    return f"A-{delivery_id.replace(':', '-')}-{now.strftime('%Y%m%d%H%M%S%f')}"
+
+
 class Deliverer:
     """Claims due deliveries and hands each to its platform's sender."""
 
@@ -95,6 +100,8 @@ class Deliverer:
                 continue
             try:
                 ref = await sender.deliver(delivery)
+            except PermanentFailure as exc:
+                await self.fail_for_good(delivery, str(exc) or type(exc).__name__)
             except RetryAfter as exc:
                 wait = max(exc.seconds, 1.0)
                 await self.store.retry_later(
@@ -113,6 +120,33 @@ class Deliverer:
         await self.alert_overdue()
         return delivered
 
+    async def fail_for_good(self, delivery: Delivery, reason: str) -> None:
+        """Stop retrying a delivery the platform refused for good; say so once, in the log and
+        (unless the delivery was itself an alert) to every platform's alert channel."""
+        now = self.clock()
+        await self.store.mark_failed(delivery.id, reason, now=now)
+        log.error(
+            "delivery %s failed and will not be retried: %s. The record is safe in the store; "
+            "fix the cause, then run 'canishare records retry'.",
+            delivery.id,
+            reason,
+        )
+        if delivery.target.endswith(":alert"):
+            return
+        text = (
+            f"A safeguarding record ({delivery.record_id}) could not be delivered to "
+            f"{delivery.target} and will not be retried until the cause is fixed: {reason}. "
+            "It is safe in the store; after fixing it, run 'canishare records retry'."
+        )
+        body = {
+            "id": alert_id(delivery.id, now),
+            "created_at": now.isoformat(),
+            "text": text,
+            "items": [f"{delivery.record_id} → {delivery.target}: {reason}"],
+        }
+        targets = tuple(f"{platform}:alert" for platform in sorted(self.senders))
+        await self.store.append([NewRecord("alert", body, targets)], now=now)
+
     async def alert_overdue(self) -> None:
         """Tell the leads channel, once, about deliveries stuck longer than `alert_after`."""
         now = self.clock()
@@ -129,7 +163,7 @@ class Deliverer:
                 NewRecord(
                     "alert",
                     {
-                        "id": f"A-{items[0].id.replace(':', '-')}",
+                        "id": alert_id(items[0].id, now),
                         "created_at": now.isoformat(),
                         "text": "Some safeguarding records have not been delivered for more "
                         f"than {int(self.alert_after.total_seconds() // 60)} minutes. They are "
@@ -149,6 +183,9 @@ class Deliverer:
                     continue  # a full batch went out: more may be waiting
             except Exception:
                 log.exception("deliverer pass failed; will try again")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation
+            # that arrives as the wake-up does, and shutdown then waits for ever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()

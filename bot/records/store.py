@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -66,8 +66,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX unanswered_questions_day ON unanswered_questions (day)",
         ),
     ),
+    # `records status` and the senders look deliveries up by record, and the health check
+    # counts them by status
+    (3, ("CREATE INDEX outbox_record ON outbox (record_id)",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+NO_DESTINATION = "no_destination"  # outbox status of a record saved with nowhere to go
+FAILED = "failed"  # outbox status of a delivery the platform refused for good
+HEALTH_PROBE_PADDING = "x" * 1024  # a probe about the size of a small record
 
 
 _COUNT_UPSERT = (
@@ -104,6 +110,9 @@ class NewRecord:
     body: Mapping[str, Any]
     targets: tuple[str, ...] = ()  # delivery targets, e.g. "slack:record"
     escalation: bool = False
+    # with no targets: why not, kept on an outbox row so `records status` lists the record as
+    # not delivered (e.g. "no record channel is set up")
+    no_destination: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +407,7 @@ class Store:
                 created,
                 body,
             )
+        payload = canonical({"kind": record.kind, "record": record.body})
         for target in record.targets:
             await tx.execute(
                 "INSERT INTO outbox (id, record_id, target, payload, status, attempts, "
@@ -406,9 +416,23 @@ class Store:
                 f"{record_id}:{target}",
                 record_id,
                 target,
-                canonical({"kind": record.kind, "record": record.body}),
+                payload,
                 stamp(now),
                 stamp(now),
+            )
+        if not record.targets and record.no_destination:
+            await tx.execute(
+                "INSERT INTO outbox (id, record_id, target, payload, status, attempts, "
+                "next_attempt_at, created_at, last_error) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                f"{record_id}:none",
+                record_id,
+                f"none:{record.kind}",
+                payload,
+                NO_DESTINATION,
+                stamp(now),
+                stamp(now),
+                record.no_destination,
             )
 
     # ------------------------------------------------------------------ outbox
@@ -458,6 +482,99 @@ class Store:
                 delivery_id,
             )
 
+    async def mark_failed(self, delivery_id: str, error: str, *, now: datetime) -> None:
+        """The platform refused this delivery for good: stop trying until someone fixes the
+        cause and asks for a retry (`canishare records retry`)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = ?, last_error = ?, locked_by = NULL, "
+                "locked_until = NULL, alerted_at = ? WHERE id = ?",
+                FAILED,
+                error[:500],
+                stamp(now),
+                delivery_id,
+            )
+
+    async def retry_failed(self, *, now: datetime) -> int:
+        """Put every failed delivery back in the queue, due now; return how many."""
+        async with self.db.transaction() as tx:
+            return int(
+                await tx.execute(
+                    "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, "
+                    "alerted_at = NULL, locked_by = NULL, locked_until = NULL WHERE status = ?",
+                    stamp(now),
+                    FAILED,
+                )
+            )
+
+    async def retry_pending_now(self, *, now: datetime) -> int:
+        """Make every waiting delivery due now (after its cause was fixed); return how many."""
+        async with self.db.transaction() as tx:
+            return int(
+                await tx.execute(
+                    "UPDATE outbox SET next_attempt_at = ? WHERE status = 'pending' "
+                    "AND next_attempt_at > ?",
+                    stamp(now),
+                    stamp(now),
+                )
+            )
+
+    async def give_destinations(
+        self, targets_for: Callable[[str, Mapping[str, Any]], tuple[str, ...]], *, now: datetime
+    ) -> int:
+        """Queue records saved with nowhere to go for the destinations `targets_for(kind,
+        record)` now names; return how many records were queued."""
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT id, record_id, payload FROM outbox WHERE status = ? ORDER BY created_at",
+                NO_DESTINATION,
+            )
+            queued = 0
+            for row in rows:
+                payload = json.loads(row["payload"])
+                targets = targets_for(str(payload.get("kind", "")), payload.get("record") or {})
+                if not targets:
+                    continue
+                for target in targets:
+                    await tx.execute(
+                        "INSERT INTO outbox (id, record_id, target, payload, status, attempts, "
+                        "next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) "
+                        "ON CONFLICT (id) DO NOTHING",
+                        f"{row['record_id']}:{target}",
+                        row["record_id"],
+                        target,
+                        row["payload"],
+                        stamp(now),
+                        stamp(now),
+                    )
+                await tx.execute("DELETE FROM outbox WHERE id = ?", row["id"])
+                queued += 1
+        return queued
+
+    async def delivery_counts(self) -> dict[str, int]:
+        """How many deliveries are in each state other than delivered (for `/healthz`)."""
+        async with self.db.read() as tx:
+            rows = await tx.fetch(
+                "SELECT status, count(*) AS n FROM outbox WHERE status <> 'delivered' "
+                "GROUP BY status"
+            )
+        counts = {"pending": 0, FAILED: 0, NO_DESTINATION: 0}
+        counts.update({str(r["status"]): int(r["n"]) for r in rows})
+        return counts
+
+    async def check_writable(self, worker: str, *, now: datetime) -> None:
+        """Write (and commit) a small row, as a record would be: raises StoreUnavailable when
+        the database cannot take writes (read-only file, full disk, lost connection)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+                "updated_at = excluded.updated_at",
+                f"health:{worker}",
+                f"{stamp(now)} {HEALTH_PROBE_PADDING}",
+                stamp(now),
+            )
+
     async def undelivered(self) -> list[Delivery]:
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
@@ -478,7 +595,7 @@ class Store:
     async def overdue_unalerted(self, older_than: datetime) -> list[Delivery]:
         async with self.db.transaction() as tx:
             rows = await tx.fetch(
-                "SELECT * FROM outbox WHERE status <> 'delivered' AND created_at < ? "
+                "SELECT * FROM outbox WHERE status = 'pending' AND created_at < ? "
                 "AND alerted_at IS NULL AND target NOT LIKE '%:alert' ORDER BY created_at",
                 stamp(older_than),
             )
@@ -700,6 +817,21 @@ class Store:
             row = await tx.fetchone("SELECT MIN(applied_at) AS at FROM schema_migrations")
         return row["at"] if row else None
 
+    async def kv_purge(self, prefix: str, *, before: datetime, keep: Iterable[str] = ()) -> int:
+        """Delete the entries named `prefix…` untouched since `before`, except those in `keep`."""
+        kept = set(keep)
+        async with self.db.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT name FROM kv WHERE substr(name, 1, ?) = ? AND updated_at < ?",
+                len(prefix),
+                prefix,
+                stamp(before),
+            )
+            names = [str(r["name"]) for r in rows if r["name"] not in kept]
+            for name in names:
+                await tx.execute("DELETE FROM kv WHERE name = ?", name)
+        return len(names)
+
     # ------------------------------------------------------------------ retention
     async def purge_idle(self, *, before: datetime) -> int:
         """Delete dialog state untouched since `before` (partial answers are not kept)."""
@@ -708,6 +840,9 @@ class Store:
                 "DELETE FROM conversations WHERE updated_at < ?", stamp(before)
             )
             await tx.execute("DELETE FROM processed_events WHERE received_at < ?", stamp(before))
+            await tx.execute(  # health probes of processes long gone
+                "DELETE FROM kv WHERE name LIKE 'health:%' AND updated_at < ?", stamp(before)
+            )
         return int(states)
 
     async def purge_records(self, *, before: datetime, now: datetime, purge_id: str) -> int:
@@ -733,6 +868,10 @@ class Store:
             await tx.execute("DELETE FROM records WHERE seq <= ?", int(last["seq"]))
             await tx.execute(
                 "DELETE FROM outbox WHERE status = 'delivered' AND created_at < ?", stamp(before)
+            )
+            await tx.execute(  # records that never had anywhere to go, purged just now
+                "DELETE FROM outbox WHERE status = ? AND record_id NOT IN (SELECT id FROM records)",
+                NO_DESTINATION,
             )
             await self._append(
                 tx,

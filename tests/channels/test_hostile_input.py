@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from bot.app import Core, open_store
 from bot.channels.base import valid_text
 from bot.channels.slack.channel import dm_key, well_formed
+from bot.channels.teams.channel import MAX_TEXT_CHARACTERS
 from bot.channels.teams.sender import reference_key
 from bot.server import build_server
 from bot.service import Bot
@@ -282,6 +283,22 @@ async def test_slack_signed_garbage_gets_a_4xx_or_a_quiet_200_never_a_500(
     status = await scene.post(body, content_type)
 
     await scene.after(status, seen)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP", "gzip, identity"])
+async def test_slack_a_compressed_body_is_a_415_even_when_signed(
+    scene: SlackScene, encoding: str
+) -> None:
+    import gzip
+
+    body = gzip.compress(json.dumps(as_other(payload("event_message_im"))).encode())
+    seen = await scene.before()
+
+    status = await scene.post(body, headers={"Content-Encoding": encoding})
+
+    assert status == 415
+    await scene.after(status, seen)
+    assert scene.h.fake.calls[seen[2] :] == []
 
 
 @pytest.mark.parametrize("stamp", ["", "abc", "9" * 40, "-1", "1e9", "０", "1.5"])
@@ -777,6 +794,7 @@ async def start_teams_server(
 ) -> Teams:
     environ = {
         "CANISHARE_DB_URL": f"sqlite:///{tmp_path / 'teams.db'}",
+        "CANISHARE_TEAMS_DEV": "1",
         "CANISHARE_TEAMS_RECORD_CONVERSATION": RECORD,
         "CANISHARE_TEAMS_LEADS_CONVERSATION": LEADS,
         **env,
@@ -851,6 +869,22 @@ async def teams_scene(
         yield TeamsScene(t, crashes)
     finally:
         await t.stop()
+
+
+# ---------------------------------------------------------------------- compressed bodies
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "x-gzip"])
+async def test_teams_a_compressed_body_is_a_415_and_changes_nothing(
+    teams_scene: TeamsScene, encoding: str
+) -> None:
+    import gzip
+
+    body = gzip.compress(json.dumps(teams_scene.as_other("personal_message")).encode())
+    seen = await teams_scene.before()
+
+    status = await teams_scene.post_raw(body, **{"Content-Encoding": encoding})
+
+    assert status == 415
+    await teams_scene.after(status, seen)
 
 
 # ---------------------------------------------------------------------- malformed bodies
@@ -970,6 +1004,9 @@ async def test_teams_any_text_gets_a_polite_reply(teams_scene: TeamsScene, text:
     await teams_scene.after(status, seen)
     if lone_surrogate(text):  # not Unicode at all: refused whole, nothing answered
         assert status == 400
+        assert teams_scene.t.connector.calls[seen[2] :] == []
+    elif len(text) > MAX_TEXT_CHARACTERS:  # more than a Teams message holds: refused unread
+        assert status == 413
         assert teams_scene.t.connector.calls[seen[2] :] == []
     else:
         assert status == 200
@@ -1108,7 +1145,12 @@ async def secured_scene(
     tmp_path: Path, core: Core, connector: FakeConnector, crashes: CrashLog
 ) -> AsyncIterator[TeamsScene]:
     t = await start_teams_server(
-        tmp_path, core, connector, MicrosoftAppId=APP_ID, MicrosoftAppPassword="not-a-secret"
+        tmp_path,
+        core,
+        connector,
+        MicrosoftAppId=APP_ID,
+        MicrosoftAppTenantId=TENANT,
+        MicrosoftAppPassword="not-a-secret",
     )
     try:
         yield TeamsScene(t, crashes)

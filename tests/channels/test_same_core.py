@@ -59,7 +59,9 @@ async def both(
     await slack.start()
     connector = FakeConnector()
     await connector.start()
-    settings = load_settings(environ=environment(slack, tmp_path), dotenv=None)
+    settings = load_settings(
+        environ=environment(slack, tmp_path, CANISHARE_TEAMS_DEV="1"), dotenv=None
+    )
     harness, runner = await start_harness(settings, core, slack, monkeypatch)
     yield harness, connector
     await harness.http.close()

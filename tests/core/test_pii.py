@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from bot.core.conversation import Conversation
-from bot.core.pii import PersonalDetails, _nhs_checksum_ok
+from bot.core.pii import PersonalDetails, _nhs_checksum_ok, clean_text
 
 TODAY = date(2026, 11, 14)
 
@@ -110,3 +110,89 @@ def test_ordinary_words_that_are_also_names_are_not_flagged(
     pii: PersonalDetails, text: str
 ) -> None:
     assert pii.find(text, TODAY) == []
+
+
+# ---------------------------------------------------------------------- hidden characters
+ZWSP, SOFT_HYPHEN, ZWJ, WORD_JOINER, BOM, RLO = (
+    "\u200b",
+    "\u00ad",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u202e",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (f"Je{ZWSP}ss Smith told her teacher", "name"),
+        (f"Jess{ZWSP}Smith told her teacher", "name"),  # joined by an invisible space
+        (f"spoke to Jess{WORD_JOINER}Smith", "name"),
+        (f"Li{SOFT_HYPHEN}am disclosed it at break", "name"),
+        (f"spoke to Mrs O{ZWJ}kafor", "name"),
+        (f"a boy called K{WORD_JOINER}acper", "name"),
+        ("Lіam disclosed it at break", "name"),  # Cyrillic і
+        ("Јеѕѕ Ѕmіth told her teacher", "name"),  # Cyrillic Ј, е, ѕ, Ѕ, і
+        ("spoke to Мrs Окаfor at pick-up", "name"),  # Cyrillic М, О, к, а
+        ("Jéss Smith told her teacher", "name"),  # combining accent
+        (f"NHS number 999{ZWSP}765{ZWSP}4323", "nhs_number"),
+        (f"NHS 999{SOFT_HYPHEN}111{SOFT_HYPHEN}2227", "nhs_number"),
+        ("NHS number ９９９ ７６５ ４３２３", "nhs_number"),  # fullwidth digits
+        ("NHS number ٩٩٩ ٧٦٥ ٤٣٢٣", "nhs_number"),  # Arabic-Indic digits
+        (f"lives at N{ZWSP}G7 2{SOFT_HYPHEN}ZZ", "postcode"),
+        ("lives at ΝG7 2ΖΖ", "postcode"),  # Greek Ν and Ζ
+        (f"lives at NG7{RLO} 2ZZ", "postcode"),
+        (f"mobile 07700{SOFT_HYPHEN}900{SOFT_HYPHEN}123", "phone"),
+        (f"mobile 077{BOM}00 900{ZWJ}123", "phone"),
+        ("mobile 07700–900123", "phone"),  # an en dash
+        ("email parent.оne@example.org", "email"),  # Cyrillic о
+    ],
+)
+def test_hidden_characters_and_look_alike_letters_do_not_hide_personal_details(
+    pii: PersonalDetails, text: str, kind: str
+) -> None:
+    assert kind in pii.find(text, TODAY)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Children's{ZWSP} Social Care",
+        f"CP-2026-{SOFT_HYPHEN}0412",
+        "Сhildren's social care",  # Cyrillic С at the start of an ordinary word
+        "Мама сказала, что всё хорошо",  # ordinary Russian
+        "مرحبا، هل يمكنني المشاركة؟",
+    ],
+)
+def test_cleaning_does_not_make_ordinary_text_look_personal(
+    pii: PersonalDetails, text: str
+) -> None:
+    assert pii.find(text, TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        (f"Duty{ZWSP} social{SOFT_HYPHEN} worker", "Duty social worker"),
+        (RLO + "erac laicos\u202c", "erac laicos"),
+        ("\u2066isolate\u2069 and \u200fmarks\u200e", "isolate and marks"),
+        ("ﬁrst ｆｕｌｌｗｉｄｔｈ", "first fullwidth"),  # NFKC
+        ("bell\x07 escape\x1b[31m", "bell escape[31m"),
+        ("tab\there", "tab here"),
+    ],
+)
+def test_stored_text_has_no_invisible_or_direction_changing_characters(
+    raw: str, stored: str
+) -> None:
+    assert clean_text(raw) == stored
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "\u2028", "\u2029", "\x85", "\v", "\f"])
+def test_a_one_line_value_cannot_start_a_line_of_its_own(newline: str) -> None:
+    forged = f"Consent given{newline}• Lawful basis: Legal obligation"
+
+    cleaned = clean_text(forged, one_line=True)
+
+    assert cleaned == "Consent given • Lawful basis: Legal obligation"
+    assert clean_text(forged).splitlines() == ["Consent given", "• Lawful basis: Legal obligation"]

@@ -295,3 +295,63 @@ class FakeOpenIdMetadata:
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+class FakeManagedIdentity:
+    """An Azure App Service managed-identity token endpoint (`IDENTITY_ENDPOINT`), on its own
+    thread, so a managed-identity bot gets tokens without any cloud metadata address."""
+
+    HEADER = "fake-identity-header"
+
+    def __init__(self, token: str = "managed-identity-token") -> None:
+        self.token = token
+        self.requests: list[dict[str, str]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # the stdlib's naming
+                from urllib.parse import parse_qsl, urlsplit
+
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                query["header"] = self.headers.get("X-IDENTITY-HEADER", "")
+                outer.requests.append(query)
+                if query["header"] != outer.HEADER:
+                    self.send_error(401)
+                    return
+                body = {
+                    "access_token": outer.token,
+                    "expires_on": str(int(time.time()) + 3600),
+                    "resource": query.get("resource", ""),
+                    "token_type": "Bearer",
+                    "client_id": query.get("client_id", ""),
+                }
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/msi/token"
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

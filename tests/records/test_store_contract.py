@@ -230,3 +230,35 @@ async def test_a_stale_turn_without_records_is_a_conflict_and_its_event_is_not_k
     assert late.status == "conflict"
     assert not await store.event_seen("Ev9")  # so the turn can run again on the new state
     assert await store.load_state("c1") == ('{"s":2}', 2)
+
+
+async def test_the_write_probe_leaves_one_row_per_process_and_the_idle_purge_clears_old_ones(
+    store: Store,
+) -> None:
+    then = datetime(2026, 1, 1, tzinfo=UTC)
+    await store.check_writable("host:1", now=then)
+    await store.check_writable("host:1", now=then)
+    await store.check_writable("host:2", now=then + timedelta(days=3))
+
+    await store.purge_idle(before=then + timedelta(days=1))
+
+    assert await store.kv_get("health:host:1") is None
+    assert (await store.kv_get("health:host:2") or "").startswith("2026-01-04")
+
+
+async def test_delivery_counts_name_pending_failed_and_no_destination(store: Store) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    await store.append(
+        [
+            NewRecord("decision", {"id": "R-C1"}, ("slack:record",)),
+            NewRecord("decision", {"id": "R-C2"}, ("slack:record",)),
+            NewRecord("decision", {"id": "R-C3"}, (), no_destination="no record channel"),
+        ],
+        now=now,
+    )
+    await store.mark_failed("R-C2:slack:record", "channel_not_found", now=now)
+
+    counts = await store.delivery_counts()
+
+    assert counts == {"pending": 1, "failed": 1, "no_destination": 1}
+    assert [d.record_id for d in await store.claim_due("w", now=now)] == ["R-C1"]

@@ -4,11 +4,18 @@
 the stock `process()` answers an invoke that has a body with a 500 and lets many
 authentication failures out as 500s. Here every authentication failure is a 401 that changes
 nothing, and an invoke gets its body back.
+
+The route exists only when Teams is configured (`MicrosoftAppId`: every request must carry a
+Bot Framework token whose `serviceurl` claim is the activity's serviceUrl) or when
+`CANISHARE_TEAMS_DEV=1` asks for unauthenticated local development, which answers only
+activities whose serviceUrl is on this machine. Either way a request is capped at what Teams
+itself could send, before any parsing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
@@ -34,16 +41,25 @@ from botframework.connector.auth import AuthenticationConstants
 from msrest.serialization import Model
 
 from bot.channels.base import may_hold_surrogates, valid_text
-from bot.channels.teams import render
+from bot.channels.teams import extension, render
 from bot.channels.teams.connector import (
     CachingAuthentication,
     describe,
+    send_timeout_for,
     speed_up_msrest,
     tune_client,
     with_retries,
 )
-from bot.channels.teams.sender import Poster, References, TeamsSender, card_message
+from bot.channels.teams.sender import (
+    Poster,
+    References,
+    SentCards,
+    TeamsSender,
+    card_message,
+    is_loopback_url,
+)
 from bot.core.replies import Choice, Inbound, Reply, ReplyKind
+from bot.dialogs.flow import ALL_QUESTIONS
 from bot.records.deliver import Sender
 from bot.service import Bot
 from bot.settings import Settings
@@ -59,10 +75,24 @@ OPENID_OVERRIDE: Final = "CANISHARE_TEST_TEAMS_OPENID_METADATA_URL"
 NEW_CHANNEL_EVENTS: Final = frozenset({"channelCreated", "channelRestored"})
 CLAIM_ELSEWHERE: Final = "Requests can only be taken in the safeguarding leads' channel."
 CLAIM_UNKNOWN: Final = "I can't find request {escalation_id}."
+CLAIM_YOURS: Final = "You have taken this request; the colleague who asked has been told."
+ANSWERED: Final = "You answered: {label}"
+CHOSE: Final = "You chose: {label}"
+SUPERSEDED: Final = "See the latest message below."
 ADAPTIVE_CARD_ACTION: Final = "adaptiveCard/action"
+COMPOSE_QUERY: Final = "composeExtension/query"
+MESSAGE_RESPONSE: Final = "application/vnd.microsoft.activity.message"
+CARD_RESPONSE: Final = "application/vnd.microsoft.card.adaptive"
+# What Teams itself can send: a message is at most about 28 KB, and an activity carries it
+# with some metadata (and sometimes an HTML copy). Anything larger is not from Teams.
+MAX_BODY_BYTES: Final = 256 * 1024
+MAX_TEXT_CHARACTERS: Final = 28_000
+PURGE_EVERY_SECONDS: Final = 6 * 3600.0
 # The manifest's command list puts these words in the compose box; the core already reads
 # "share" and "help", and "myth" on its own means the list of myths.
-AT_TAG: Final = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+# A mention is `<at>name</at>`; the name holds no "<", so this is linear in the text (a lazy
+# `.*?` took seconds on a message of many unclosed tags).
+AT_TAG: Final = re.compile(r"<at\b[^<>]*>[^<]*</at>", re.IGNORECASE)
 COMMAND_CHOICES: Final = {"myth": ("menu", "myths"), "myths": ("menu", "myths")}
 
 
@@ -113,6 +143,47 @@ def clicked(activity: Activity) -> Mapping[str, Any] | None:
     if isinstance(value, Mapping) and "q" in value:
         return value
     return None
+
+
+def executed(activity: Activity) -> tuple[str, Mapping[str, Any]] | None:
+    """The verb and data of a Universal Action (an `adaptiveCard/action` invoke), if this is one."""
+    if activity.type != ActivityTypes.invoke or activity.name != ADAPTIVE_CARD_ACTION:
+        return None
+    value = activity.value if isinstance(activity.value, Mapping) else {}
+    action = value.get("action")
+    if not isinstance(action, Mapping):
+        return None
+    data = action.get("data")
+    return str(action.get("verb") or ""), data if isinstance(data, Mapping) else {}
+
+
+def too_long(activity: Activity) -> bool:
+    """More text than a Teams message can hold."""
+    text = activity.text
+    return isinstance(text, str) and len(text) > MAX_TEXT_CHARACTERS
+
+
+def same_service_url(claimed: object, service_url: object) -> bool:
+    """Whether a token's `serviceurl` claim names the activity's serviceUrl (ignoring case in
+    the scheme and host, and a trailing slash)."""
+    if not isinstance(claimed, str) or not isinstance(service_url, str) or not claimed:
+        return False
+
+    def normal(url: str) -> str:
+        scheme, _, rest = url.strip().partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
+
+    return normal(claimed) == normal(service_url)
+
+
+async def read_capped(request: web.Request, limit: int) -> bytes | None:
+    """The request body, or None when it is longer than `limit` bytes. The server's guard
+    has already read it within its own deadline and size cap; this is the Teams cap."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    data = await request.read()
+    return None if len(data) > limit else data
 
 
 def typed_text(activity: Activity) -> str:
@@ -183,7 +254,8 @@ def sdk_configuration(settings: Settings) -> SimpleNamespace:
     config = SimpleNamespace(
         APP_ID=settings.ms_app_id,
         APP_PASSWORD=settings.ms_app_password,
-        APP_TYPE=settings.ms_app_type,
+        # without an app id (local development) the SDK's no-auth mode is its MultiTenant one
+        APP_TYPE=settings.ms_app_type if settings.ms_app_id else "MultiTenant",
         APP_TENANTID=settings.ms_app_tenant_id,
     )
     metadata = settings.extra.get(OPENID_OVERRIDE, "")
@@ -237,18 +309,25 @@ class TeamsChannel:
         self.wake = wake
         self.auth_enabled = settings.teams_auth_enabled
         self.auth = CachingAuthentication(
-            ConfigurationBotFrameworkAuthentication(sdk_configuration(settings))
+            ConfigurationBotFrameworkAuthentication(sdk_configuration(settings)),
+            timeout=send_timeout_for(settings.delivery_lease_seconds),
         )
         self.adapter = CloudAdapter(self.auth)
         self.references = References(bot.store)
+        self.sent = SentCards(bot.store)
         self.chat_link = CHAT_LINK.format(app_id=settings.ms_app_id) if settings.ms_app_id else None
         self._sender = TeamsSender(
-            poster=Poster(self.adapter, settings.ms_app_id),
+            poster=Poster(self.adapter, settings.ms_app_id, loopback_only=not self.auth_enabled),
             references=self.references,
             store=bot.store,
             settings=settings,
             conversation=bot.conversation,
         )
+        self.secure_channels = tuple(
+            c for c in (settings.teams_record_conversation, settings.teams_leads_conversation) if c
+        )
+        self._reply_error = ""
+        self._purger: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ Channel protocol
     @property
@@ -257,20 +336,72 @@ class TeamsChannel:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(ROUTE, self.handle_request)
+        app[TEAMS_CHANNEL] = self
 
     async def startup(self) -> None:
-        if not self.auth_enabled:
+        if self.auth_enabled:
+            log.info(
+                "Teams: on at %s, every request needs a Bot Framework token (%s bot %s)",
+                ROUTE,
+                self.settings.ms_app_type,
+                self.settings.ms_app_id,
+            )
+        else:
             log.warning(
-                "Teams: MicrosoftAppId is not set, so %s accepts requests WITHOUT "
-                "authentication. Use this for local development only.",
+                "Teams: CANISHARE_TEAMS_DEV=1 and MicrosoftAppId is not set, so %s accepts "
+                "requests WITHOUT authentication and replies only to a loopback serviceUrl "
+                "(127.0.0.1, ::1, localhost). Use this for local development only.",
                 ROUTE,
             )
+        for name in self.missing_settings():
+            log.warning("Teams: %s is not set, so %s", name, MISSING_EFFECT[name])
+        self._purger = asyncio.create_task(self._purge_forever(), name="teams-purge")
+
+    def missing_settings(self) -> list[str]:
+        return [
+            name
+            for name, value in (
+                ("CANISHARE_TEAMS_RECORD_CONVERSATION", self.settings.teams_record_conversation),
+                ("CANISHARE_TEAMS_LEADS_CONVERSATION", self.settings.teams_leads_conversation),
+            )
+            if not value
+        ]
 
     def health(self) -> Mapping[str, Any]:
-        return {"state": "ok"}
+        """Teams for `/healthz`: on, how requests are checked, what is missing, the last fault."""
+        last_error = self._sender.health.last_error or self._reply_error
+        missing = self.missing_settings()
+        return {
+            "state": "degraded" if last_error or missing else "ok",
+            "configured": self.auth_enabled,
+            "auth": (
+                f"bot framework tokens ({self.settings.ms_app_type})"
+                if self.auth_enabled
+                else "none: local development, loopback serviceUrl only"
+            ),
+            "missing": missing,
+            "last_error": last_error or None,
+        }
 
     async def shutdown(self) -> None:
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
         await self.auth.close()
+
+    async def purge(self) -> int:
+        """Forget what is kept about chats long unheard from (never the record and leads
+        channels)."""
+        return await self._sender.purge(now=self.bot.clock())
+
+    async def _purge_forever(self) -> None:
+        while True:
+            try:
+                await self.purge()
+            except Exception as exc:  # the store may be briefly away; the next pass tries again
+                log.warning("Teams: purging old conversation references failed: %s", exc)
+            await asyncio.sleep(PURGE_EVERY_SECONDS)
 
     # ------------------------------------------------------------------ HTTP
     async def handle_request(self, request: web.Request) -> web.Response:
@@ -278,10 +409,15 @@ class TeamsChannel:
         header = request.headers.get("Authorization", "")
         if self.auth_enabled and not header:
             return web.json_response({"error": "unauthorized"}, status=401)  # before any parsing
+        if request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+            return web.json_response({"error": "compressed bodies are not accepted"}, status=415)
         if "application/json" not in request.headers.get("Content-Type", ""):
             return web.json_response({"error": "expected application/json"}, status=415)
+        data = await read_capped(request, MAX_BODY_BYTES)
+        if data is None:
+            return web.json_response({"error": "too large for a Teams activity"}, status=413)
         try:
-            raw = await request.text()
+            raw = data.decode("utf-8")
             body = json.loads(raw)
             valid = isinstance(body, dict) and (not may_hold_surrogates(raw) or valid_text(body))
             activity = Activity().deserialize(body) if valid else None
@@ -289,6 +425,13 @@ class TeamsChannel:
             activity = None
         if activity is None or not well_formed(activity):
             return web.json_response({"error": "expected a Bot Framework activity"}, status=400)
+        if too_long(activity):
+            return web.json_response({"error": "too long for a Teams message"}, status=413)
+        if not self.auth_enabled and not is_loopback_url(activity.service_url):
+            log.warning("Teams: refused an activity for a serviceUrl that is not loopback")
+            return web.json_response(
+                {"error": "local development replies only to a loopback serviceUrl"}, status=403
+            )
         authenticated = await self._authenticate(activity, header)
         if authenticated is None:
             return web.json_response({"error": "unauthorized"}, status=401)
@@ -322,6 +465,11 @@ class TeamsChannel:
             return None
         identity = getattr(result, "claims_identity", None)
         if identity is None or not identity.is_authenticated:
+            return None
+        claimed = (identity.claims or {}).get(AuthenticationConstants.SERVICE_URL_CLAIM)
+        if self.auth_enabled and not same_service_url(claimed, activity.service_url):
+            # A token is for one serviceUrl: replies must never go to one the caller chose.
+            log.warning("Teams: request refused: its token is for another serviceUrl")
             return None
         return result
 
@@ -358,34 +506,77 @@ class TeamsChannel:
         activity = context.activity
         data = clicked(activity)
         if data is not None and data.get("q") == render.CLAIM:
-            await self._claim(context, str(data.get("a", "")))
+            # a card posted before the claim became an Action.Execute
+            text = await self._claim(activity, str(data.get("a", "")))
+            if text:
+                await self._reply(context, [Reply(kind=ReplyKind.INFO, text=text)], private=False)
             return
         inbound = inbound_for(activity, self.bot.clock())
         handled = await self.bot.handle(inbound, event_id=event_id_of(activity))
+        if handled.duplicate:
+            return
         if handled.records:
             self.wake()
-        await self._reply(context, handled.replies, private=inbound.private)
+        if inbound.private and data is not None and activity.reply_to_id:
+            if inbound.form is not None and await self._update_form(context, handled.replies):
+                return
+            live = await self._reply(context, handled.replies, private=True)
+            await self._retire(context, data, keep=live)
+            return
+        live = await self._reply(context, handled.replies, private=inbound.private)
+        if inbound.private and live:
+            await self._retire(context, None, keep=live)
 
-    async def _claim(self, context: TurnContext, escalation_id: str) -> None:
-        activity = context.activity
+    async def _claim(self, activity: Activity, escalation_id: str) -> str:
+        """Take an escalation for the lead who clicked; what to tell them ("" for nothing)."""
+        result = await self._claim_result(activity, escalation_id)
+        if isinstance(result, str):
+            return result
+        if result.won:
+            self.wake()  # the card update and the practitioner's note go through the outbox
+            return ""
+        _, lead_name = person_of(activity)
+        lead = lead_name or person_of(activity)[0]
+        return "" if result.lead_name == lead else result.message  # same lead again: quiet
+
+    async def _claim_result(self, activity: Activity, escalation_id: str) -> Any:
+        """The claim's result, or why it may not be made here (a sentence)."""
         conversation_id = activity.conversation.id if activity.conversation else ""
         leads = self.settings.teams_leads_conversation
-        if is_personal(activity) or (leads and base_conversation_id(conversation_id) != leads):
-            await self._reply(
-                context, [Reply(kind=ReplyKind.INFO, text=CLAIM_ELSEWHERE)], private=False
-            )
-            return
+        if is_personal(activity) or not leads or base_conversation_id(conversation_id) != leads:
+            return CLAIM_ELSEWHERE
+        if not await self._posted_to_teams_leads(escalation_id):
+            return CLAIM_UNKNOWN.format(escalation_id=escalation_id)
         lead, lead_name = person_of(activity)
         result = await self.bot.claim(escalation_id, lead, lead_name or lead)
         if result is None:
-            text = CLAIM_UNKNOWN.format(escalation_id=escalation_id)
-            await self._reply(context, [Reply(kind=ReplyKind.INFO, text=text)], private=False)
-        elif result.won:
-            self.wake()  # the card update and the practitioner's note go through the outbox
-        elif result.lead_name != (lead_name or lead):  # a repeated click by the same lead: quiet
-            await self._reply(
-                context, [Reply(kind=ReplyKind.INFO, text=result.message)], private=False
-            )
+            return CLAIM_UNKNOWN.format(escalation_id=escalation_id)
+        return result
+
+    async def _posted_to_teams_leads(self, escalation_id: str) -> bool:
+        """Only a request whose card went to the Teams leads' channel can be taken from it."""
+        if not escalation_id or len(escalation_id) > 100:
+            return False
+        deliveries = await self.bot.store.deliveries(record_id=escalation_id)
+        return any(d.target == "teams:leads" for d in deliveries)
+
+    async def _execute_claim(self, activity: Activity, escalation_id: str) -> dict[str, Any]:
+        """The invoke answer to a claim: the card as the clicker should now see it (everyone
+        else's copy is updated through the outbox), or a short private message."""
+        result = await self._claim_result(activity, escalation_id)
+        if isinstance(result, str):
+            return {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": result}
+        if result.won:
+            self.wake()
+        say = self.bot.conversation.say
+        taken_by = say.escalation("claimed_by", lead=result.lead_name)
+        _, lead_name = person_of(activity)
+        if result.won or result.lead_name == (lead_name or person_of(activity)[0]):
+            taken_by = f"{taken_by}. {CLAIM_YOURS}"
+        else:
+            taken_by = result.message
+        card = self._sender.escalation_card(result.escalation, taken_by=taken_by)
+        return {"statusCode": 200, "type": CARD_RESPONSE, "value": card}
 
     async def _conversation_update(self, context: TurnContext) -> None:
         activity = context.activity
@@ -397,11 +588,7 @@ class TeamsChannel:
             if bot_added and team_id:
                 await self._remember_team_channels(context, team_id)
             if channel_data(activity, "eventType") in NEW_CHANNEL_EVENTS and channel_id:
-                await self.references.save(
-                    str(channel_id),
-                    channel_reference(activity, str(channel_id)),
-                    now=self.bot.clock(),
-                )
+                await self._remember_channel(activity, channel_id)
         if bot_added:
             await self._welcome(context)
 
@@ -422,37 +609,141 @@ class TeamsChannel:
         await self._reply(context, replies, private=private)
 
     async def _invoke(self, context: TurnContext) -> None:
-        """We use Action.Submit, so invokes are not expected; answer each one properly."""
+        """Answer an invoke: the leads' claim (a Universal Action), a compose-box search;
+        anything else gets an empty, well-formed answer."""
+        activity = context.activity
         body: dict[str, Any] = {}
-        if context.activity.name == ADAPTIVE_CARD_ACTION:
-            body = {
-                "statusCode": 200,
-                "type": "application/vnd.microsoft.activity.message",
-                "value": "",
-            }
+        action = executed(activity)
+        if action is not None:
+            verb, data = action
+            if verb == render.CLAIM_VERB and data.get("q") == render.CLAIM:
+                body = await self._execute_claim(activity, str(data.get("a", "")))
+            else:
+                body = {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": ""}
+        elif activity.name == COMPOSE_QUERY:
+            body = extension.answer_query(
+                activity.value, self.bot.conversation, more_label=self._more_label()
+            )
         response = InvokeResponse(status=200, body=body)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
 
     # ------------------------------------------------------------------ replies
+    def _more_label(self) -> str:
+        return "More"
+
+    def _cards(self, replies: Sequence[Reply], *, private: bool) -> list[render.Card]:
+        link = None if private else self.chat_link
+        words = self.bot.conversation.words
+
+        rec = self.bot.conversation.rec
+
+        def required(label: str) -> str:
+            return words.text("record_required", label=label.lower())
+
+        def example(field_id: str) -> str:
+            try:
+                return str(rec.field(field_id).get("hint", ""))
+            except (KeyError, AttributeError):
+                return ""
+
+        return [
+            render.reply_card(
+                r,
+                chat_link=link,
+                more_label=self._more_label(),
+                required=required,
+                example=example,
+            )
+            for r in replies
+        ]
+
     async def _reply(
         self, context: TurnContext, replies: Sequence[Reply], *, private: bool
-    ) -> None:
-        """Send a turn's replies as one message of cards (more only if too big), with retries."""
+    ) -> list[str]:
+        """Send a turn's replies as one message of cards (more only if too big), with retries;
+        in a personal chat, keep the cards of a message with choices (see `_retire`) and
+        return the ids of those messages."""
+        live: list[str] = []
         if not replies:
-            return
-        link = None if private else self.chat_link
-        cards = [render.reply_card(r, chat_link=link) for r in replies]
+            return live
+        cards = self._cards(replies, private=private)
         for batch in render.message_batches(cards):
             message = card_message(batch, render.summary_of(replies))
             try:
-                await with_retries(partial(context.send_activity, message))
+                sent = await with_retries(partial(context.send_activity, message))
             except Exception as exc:
+                self._reply_error = describe(exc)
                 raise ConnectorUnavailable(describe(exc)) from exc
+            self._reply_error = ""
+            if private and render.has_choices(batch):
+                message_id = str(getattr(sent, "id", "") or "")
+                await self._keep_cards(context.activity, message_id, batch)
+                live.append(message_id)
+        return live
+
+    async def _keep_cards(
+        self, activity: Activity, activity_id: str | None, cards: list[render.Card]
+    ) -> None:
+        try:
+            await self.sent.remember(
+                conversation_key(activity), str(activity_id or ""), cards, now=self.bot.clock()
+            )
+        except Exception as exc:  # only the "You answered" update depends on it
+            log.warning("Teams: could not keep a message's cards: %s", exc)
+
+    async def _retire(
+        self, context: TurnContext, data: Mapping[str, Any] | None, *, keep: Sequence[str]
+    ) -> None:
+        """Only the newest message with choices stays live. The clicked message (if `data`)
+        shows what was chosen; any other earlier one (answered by typing, or left behind)
+        points to the latest. So an old button cannot change an answer unseen."""
+        activity = context.activity
+        clicked_id = str(activity.reply_to_id or "") if data is not None else ""
+        try:
+            earlier = await self.sent.take_others(
+                conversation_key(activity), keep, now=self.bot.clock()
+            )
+            for message_id, cards in earlier.items():
+                if data is not None and message_id == clicked_id:
+                    label = render.clicked_label(cards, data)
+                    q = str(data.get("q", ""))
+                    line = (ANSWERED if q in ALL_QUESTIONS else CHOSE).format(label=label or "—")
+                    retired = render.answered(cards, data, line)
+                else:
+                    retired = render.superseded(cards, SUPERSEDED)
+                await self._update(context, message_id, retired, "")
+        except Exception as exc:  # the turn is done; only old buttons stay as they were
+            log.warning("Teams: could not retire an answered card: %s", describe(exc))
+
+    async def _update_form(self, context: TurnContext, replies: Sequence[Reply]) -> bool:
+        """A record form sent back with problems replaces the submitted form in place, rather
+        than adding a second form below it. False when it did not."""
+        if not any(r.kind == ReplyKind.FORM for r in replies):
+            return False
+        cards = self._cards(replies, private=True)
+        if len(render.message_batches(cards)) != 1:
+            return False
+        activity = context.activity
+        message_id = str(activity.reply_to_id or "")
+        try:
+            await self._update(context, message_id, cards, render.summary_of(replies))
+        except Exception as exc:
+            log.info("Teams: could not update the form in place (%s); sending it", describe(exc))
+            return False
+        await self._keep_cards(activity, message_id, cards)
+        return True
+
+    async def _update(
+        self, context: TurnContext, message_id: str, cards: list[render.Card], summary: str
+    ) -> None:
+        message = card_message(cards, summary)
+        message.id = message_id
+        await with_retries(partial(context.update_activity, message))
 
     # ------------------------------------------------------------------ references
     async def _remember(self, activity: Activity) -> None:
-        """Keep where to post later: every channel the bot hears from, and each personal chat
-        (so the practitioner can be told who took their request)."""
+        """Keep where to post later: each personal chat (so the practitioner can be told who
+        took their request), and the record and leads channels — no other channel."""
         if activity.conversation is None or not activity.service_url or activity.recipient is None:
             return
         now = self.bot.clock()
@@ -462,8 +753,12 @@ class TeamsChannel:
             await self.references.save(conversation_key(activity), reference, now=now)
             return
         channel_id = base_conversation_id(str(activity.conversation.id or ""))
-        if channel_id:
-            await self.references.save(channel_id, channel_reference(activity, channel_id), now=now)
+        await self._remember_channel(activity, channel_id)
+
+    async def _remember_channel(self, activity: Activity, channel_id: str) -> None:
+        if channel_id in self.secure_channels:
+            reference = channel_reference(activity, channel_id)
+            await self.references.save(channel_id, reference, now=self.bot.clock())
 
     async def _remember_team_channels(self, context: TurnContext, team_id: str) -> None:
         """When added to a team, learn all its channels: the record and leads channels need
@@ -473,18 +768,33 @@ class TeamsChannel:
 
             connector = context.turn_state.get(self.adapter.BOT_CONNECTOR_CLIENT_KEY)
             client = tune_client(
-                TeamsConnectorClient(connector.config.credentials, context.activity.service_url)
+                TeamsConnectorClient(connector.config.credentials, context.activity.service_url),
+                send_timeout_for(self.settings.delivery_lease_seconds),
             )
             found = await asyncio.to_thread(client.teams.get_teams_channels, team_id)
-            channel_ids = [str(c.id) for c in found.conversations or [] if c.id]
+            channels = [(str(c.id), str(c.name or "General")) for c in found.conversations or []]
         except Exception as exc:
             log.warning("Teams: could not list the channels of a team: %s", describe(exc))
             return
-        now = self.bot.clock()
-        for channel_id in channel_ids:
-            reference = channel_reference(context.activity, channel_id)
-            await self.references.save(channel_id, reference, now=now)
+        for channel_id, _ in channels[:MAX_TEAM_CHANNELS]:
+            await self._remember_channel(context.activity, channel_id)
+        if set(self.secure_channels) - {c for c, _ in channels}:
+            # what an administrator needs to fill in CANISHARE_TEAMS_*_CONVERSATION
+            listed = ", ".join(f"{name[:60]!r} = {cid[:100]}" for cid, name in channels[:50])
+            log.info("Teams: added to a team whose channels are: %s", listed)
+
+
+MAX_TEAM_CHANNELS: Final = 1000  # Teams' own limit on a team's channels
+MISSING_EFFECT: Final = {
+    "CANISHARE_TEAMS_RECORD_CONVERSATION": "decision records made in Teams are saved but "
+    "not posted to a Teams channel",
+    "CANISHARE_TEAMS_LEADS_CONVERSATION": "requests for advice made in Teams cannot reach "
+    "the safeguarding leads in Teams, and no lead can take one there",
+}
 
 
 class ConnectorUnavailable(RuntimeError):
     """Replies could not be sent to the Teams connector, even after retries."""
+
+
+TEAMS_CHANNEL: Final = web.AppKey("teams_channel", TeamsChannel)

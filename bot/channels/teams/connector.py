@@ -30,6 +30,9 @@ log = logging.getLogger("canishare.teams")
 T = TypeVar("T")
 
 SEND_TIMEOUT_SECONDS: Final = 15.0  # one connector call; Teams itself gives a turn 15 s
+# A proactive post must give up well before its outbox lease ends, or another replica could
+# take the delivery over while this one is still sending it.
+LEASE_SHARE: Final = 0.5
 REPLY_ATTEMPTS: Final = 4
 REPLY_BUDGET_SECONDS: Final = 10.0  # never keep a turn waiting longer than this on retries
 FIRST_BACKOFF_SECONDS: Final = 0.5
@@ -50,11 +53,22 @@ def speed_up_msrest() -> None:
         ClientRetryPolicy.safe_codes = frozenset(codes)  # type: ignore[assignment]
 
 
-def tune_client(client: Any) -> Any:
+def deadline_for(lease_seconds: float) -> float:
+    """How long one outbox delivery may take: under half the delivery lease."""
+    return max(0.1, min(lease_seconds * LEASE_SHARE, 2 * SEND_TIMEOUT_SECONDS))
+
+
+def send_timeout_for(lease_seconds: float) -> float:
+    """The socket timeout of one connector call: a delivery may make two (the token and the
+    post), and both must end inside its deadline."""
+    return min(SEND_TIMEOUT_SECONDS, deadline_for(lease_seconds) / 2)
+
+
+def tune_client(client: Any, timeout: float | None = None) -> Any:
     """Give a connector client a timeout and no transport-level retries: ours are bounded and
     honour Retry-After, and stacking both would multiply the waits."""
     config = client.config
-    config.connection.timeout = SEND_TIMEOUT_SECONDS
+    config.connection.timeout = SEND_TIMEOUT_SECONDS if timeout is None else timeout
     policy = config.retry_policy
     policy.retries = 0
     # the requests session already holds this very Retry object, so change it in place
@@ -69,8 +83,9 @@ class CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
     once per turn. Entries are capped, since without auth anyone can name a serviceUrl.
     """
 
-    def __init__(self, inner: ConnectorFactory) -> None:
+    def __init__(self, inner: ConnectorFactory, timeout: float | None = None) -> None:
         self._inner = inner
+        self._timeout = timeout
         self._clients: OrderedDict[tuple[str, str], Any] = OrderedDict()
 
     async def create(self, service_url: str, audience: str | None = None) -> Any:
@@ -79,7 +94,7 @@ class CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
         if client is not None:
             self._clients.move_to_end(key)
             return client
-        client = tune_client(await self._inner.create(service_url, audience))
+        client = tune_client(await self._inner.create(service_url, audience), self._timeout)
         self._clients[key] = client
         while len(self._clients) > MAX_CACHED_CLIENTS:
             _, old = self._clients.popitem(last=False)
@@ -114,8 +129,9 @@ def app_id_of(identity: ClaimsIdentity | None) -> str:
 class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
     """Wraps the SDK's authentication so every turn shares connector and token clients."""
 
-    def __init__(self, inner: BotFrameworkAuthentication) -> None:
+    def __init__(self, inner: BotFrameworkAuthentication, timeout: float | None = None) -> None:
         self._inner = inner
+        self.timeout = timeout
         self._factories: dict[str, CachingConnectorFactory] = {}
         self._token_clients: dict[str, UserTokenClient] = {}
 
@@ -124,7 +140,7 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         factory = self._factories.get(app_id)
         if factory is None:
             factory = CachingConnectorFactory(
-                made or self._inner.create_connector_factory(identity)
+                made or self._inner.create_connector_factory(identity), self.timeout
             )
             self._factories[app_id] = factory
         return factory
@@ -203,7 +219,41 @@ def describe(exc: BaseException) -> str:
     status = failure_status(exc)
     if status is not None:
         return f"the Teams connector answered HTTP {status}"
-    return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, TimeoutError):
+        return "the Teams connector did not answer in time"
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def credentials_refused(exc: BaseException) -> bool:
+    """Azure AD would not give the bot a token (a wrong or expired secret, a wrong tenant)."""
+    return "AADSTS" in str(exc) or "invalid_client" in str(exc)
+
+
+def permanent_fault(exc: BaseException, where: str) -> str | None:
+    """What is wrong and how to fix it, when retrying a connector call cannot help; else None.
+
+    Args:
+        where: the setting or conversation the call was for, named in the message.
+    """
+    status = failure_status(exc)
+    if status == 401 or credentials_refused(exc):
+        return (
+            "Teams refused the bot's credentials"
+            + (f" (HTTP {status})" if status else "")
+            + ": check MicrosoftAppId, MicrosoftAppPassword (a client secret expires), "
+            "MicrosoftAppType and MicrosoftAppTenantId against the Azure Bot resource"
+        )
+    if status == 403:
+        return (
+            f"Teams would not let the bot post to {where} (HTTP 403): the app was probably "
+            "removed from that team or chat; add it again, then run 'canishare records status'"
+        )
+    if status == 404:
+        return (
+            f"Teams does not know the conversation {where} (HTTP 404): check the conversation "
+            "id in the setting, and that the channel still exists and the app is in its team"
+        )
+    return None
 
 
 def backoff(attempt: int) -> float:

@@ -3,7 +3,11 @@
 The package is `manifest/teams/manifest.json` with the bot's id filled in from
 `MicrosoftAppId`, plus the colour and outline icons. Teams rejects a package for reasons that
 are easy to check here first: missing fields, ids that are not GUIDs, a bot id that is not this
-bot's, icons of the wrong size, an outline icon that is not white on transparent.
+bot's, icons of the wrong size, an outline icon that is not white on transparent. Given
+Microsoft's JSON schema for the manifest (`--schema FILE`), the manifest is validated against it
+too; the tests always do, with the schema from Microsoft's own package.
+
+Nothing here needs the bot's secret: a managed identity has none.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from bot.settings import Settings
 SOURCE_DIR: Final = Path(__file__).resolve().parents[3] / "manifest" / "teams"
 DEFAULT_OUTPUT: Final = Path("var") / "canishare-teams.zip"
 FILES: Final = ("manifest.json", "color.png", "outline.png")
-SUPPORTED_VERSIONS: Final = ("1.16", "1.17")
+SUPPORTED_VERSIONS: Final = ("1.29",)
 SCHEMA_URL: Final = (
     "https://developer.microsoft.com/en-us/json-schemas/teams/v{version}/MicrosoftTeams.schema.json"
 )
@@ -41,6 +45,11 @@ SEMVER: Final = re.compile(r"^\d+\.\d+\.\d+$")
 HEX_COLOUR: Final = re.compile(r"^#[0-9a-fA-F]{6}$")
 EXIT_INVALID: Final = 1
 EXIT_USAGE: Final = 2
+BUMPS: Final = ("major", "minor", "patch")
+PLACEHOLDER_NAMES: Final = frozenset({"your organisation", "your organization", "contoso"})
+PLACEHOLDER_HOSTS: Final = re.compile(
+    r"^https?://([^/]*\.)?(example\.(org|com|net)|contoso\.com|localhost)(/|:|$)", re.IGNORECASE
+)
 
 
 # ---------------------------------------------------------------------- PNG, no PIL needed
@@ -309,6 +318,64 @@ def check_bot(bot: Mapping[str, Any], bot_id: str) -> list[str]:
     return problems
 
 
+def schema_problems(manifest: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Every way the manifest breaks Microsoft's JSON schema for its version."""
+    import jsonschema
+
+    validator = jsonschema.Draft4Validator(schema)
+    found = sorted(validator.iter_errors(manifest), key=lambda e: list(e.absolute_path))
+    return [
+        f"manifest.json: {'.'.join(str(p) for p in e.absolute_path) or '(top level)'}: "
+        f"{e.message[:300]}"
+        for e in found
+    ]
+
+
+def placeholder_warnings(manifest: Mapping[str, Any]) -> list[str]:
+    """Names and links still as shipped (they show on the app's About page in Teams)."""
+    developer = manifest.get("developer") or {}
+    warnings = []
+    name = str(developer.get("name", ""))
+    if name.strip().lower() in PLACEHOLDER_NAMES:
+        warnings.append(
+            f"developer.name is still the placeholder {name!r}: put your organisation's name in "
+            "manifest/teams/manifest.json"
+        )
+    for key in ("websiteUrl", "privacyUrl", "termsOfUseUrl"):
+        url = str(developer.get(key, ""))
+        if PLACEHOLDER_HOSTS.match(url):
+            warnings.append(
+                f"developer.{key} is still a placeholder link ({url}): point it at your own "
+                "page in manifest/teams/manifest.json"
+            )
+    return warnings
+
+
+def bump_version(source: Path, part: str) -> str:
+    """Raise the app's `version` in the manifest template (Teams offers an update only when
+    it goes up); return the new version."""
+    path = source / "manifest.json"
+    text = path.read_text(encoding="utf-8")
+    template = json.loads(text)
+    old = str(template.get("version", ""))
+    if not SEMVER.match(old):
+        raise ValueError(f"version must look like 1.0.0 to be bumped (got {old!r})")
+    major, minor, patch = (int(n) for n in old.split("."))
+    new = {
+        "major": f"{major + 1}.0.0",
+        "minor": f"{major}.{minor + 1}.0",
+        "patch": f"{major}.{minor}.{patch + 1}",
+    }[part]
+    # change that one value in place, so the file keeps its layout
+    updated, count = re.subn(
+        r'("version"\s*:\s*")' + re.escape(old) + '"', rf"\g<1>{new}" + '"', text, count=1
+    )
+    if count != 1 or json.loads(updated).get("version") != new:
+        raise ValueError("could not find the app's version in manifest.json")
+    path.write_text(updated, encoding="utf-8")
+    return new
+
+
 def check_icon(name: str, data: bytes, size: int, *, outline: bool) -> list[str]:
     try:
         png = read_png(data)
@@ -338,7 +405,15 @@ def _check_outline_pixels(name: str, rgba: bytes) -> list[str]:
 
 
 # ---------------------------------------------------------------------- command
-def teams_manifest_cmd(settings: Settings, base_url: str, output: Path | None) -> int:
+def teams_manifest_cmd(
+    settings: Settings,
+    base_url: str,
+    output: Path | None,
+    *,
+    bump: str | None = None,
+    schema: Path | None = None,
+    source: Path = SOURCE_DIR,
+) -> int:
     """Build and check the Teams app package; print what to do with it."""
     bot_id = settings.ms_app_id
     if not bot_id:
@@ -351,14 +426,31 @@ def teams_manifest_cmd(settings: Settings, base_url: str, output: Path | None) -
     if not GUID.match(bot_id):
         print(f"canishare: MicrosoftAppId must be a GUID (got {bot_id!r})", file=sys.stderr)
         return EXIT_USAGE
+    rules = None
+    if schema is not None:
+        try:
+            rules = json.loads(schema.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"canishare: cannot read the schema {schema}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    if bump is not None:
+        try:
+            print(f"version is now {bump_version(source, bump)} in {source / 'manifest.json'}")
+        except (OSError, ValueError) as exc:
+            print(f"canishare: cannot bump the version: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     try:
-        package = build_package(SOURCE_DIR, bot_id)
+        package = build_package(source, bot_id)
     except (OSError, ValueError) as exc:
-        print(
-            f"canishare: cannot build the Teams package from {SOURCE_DIR}: {exc}", file=sys.stderr
-        )
+        print(f"canishare: cannot build the Teams package from {source}: {exc}", file=sys.stderr)
         return EXIT_INVALID
     problems = validate_package(package, bot_id)
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        filled = json.loads(z.read("manifest.json"))
+    if rules is not None:
+        problems += schema_problems(filled, rules)
+    for warning in placeholder_warnings(filled):
+        print(f"warning: {warning}", file=sys.stderr)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
@@ -367,7 +459,7 @@ def teams_manifest_cmd(settings: Settings, base_url: str, output: Path | None) -
     target = output or DEFAULT_OUTPUT
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(package)
-    print(f"wrote {target} for bot {bot_id}")
+    print(f"wrote {target} for bot {bot_id}, app version {filled.get('version')}")
     print("upload it in Teams: Apps → Manage your apps → Upload an app (see docs/teams-setup.md)")
     if base_url:
         if not base_url.startswith("https://"):

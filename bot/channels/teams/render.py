@@ -3,12 +3,18 @@
 Pure functions from platform-neutral values to card JSON. Every clickable choice is an
 `Action.Submit` whose `data` is exactly `{"q": <question id>, "a": <answer id>}`; the record form's
 inputs are named by field id, so a submit arrives as `{"q": "record", "a": "submit", <field>: ...}`.
+
+Teams reads Markdown (links included) in a TextBlock and a FactSet. Text that may hold what a
+person typed — a case reference, a question to the leads, record fields, names — is therefore
+never put in either: body text goes in a RichTextBlock's TextRun, which Teams shows as written,
+and the only TextBlocks are headings, with Markdown's characters escaped.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind, Source
@@ -23,6 +29,7 @@ MAX_BUTTONS: Final = 5  # Teams shows a handful of actions in a row; more get cr
 MAX_BUTTON_LABEL: Final = 40  # longer titles are truncated on buttons: show them as rows
 MAX_MESSAGE_BYTES: Final = 24_000  # Teams refuses messages over ~28 KB
 CLAIM: Final = "claim"  # the leads' "I'll take this" action; not a core question id
+CLAIM_VERB: Final = "claim"  # the Action.Execute verb of the claim (Universal Actions)
 RECORD_SUBMIT: Final = {"q": "record", "a": "submit"}
 RECORD_CANCEL: Final = {"q": "record", "a": "cancel"}
 
@@ -31,6 +38,19 @@ GOOD_OUTCOMES: Final = frozenset(
 )
 STOP_OUTCOMES: Final = frozenset({"do_not_share"})
 ACTION_STYLES: Final = {"primary": "positive", "danger": "destructive"}
+RUN_STYLE: Final = frozenset({"color", "size", "weight", "isSubtle", "italic", "fontType"})
+MARKDOWN_CHARACTER: Final = re.compile(r"([\\`*_\[\]<>~|])")
+MARKDOWN_LINE_START: Final = re.compile(r"^(\s*)(?:([#>+\-])|(\d+)\.)", re.MULTILINE)
+SUMMARY_LENGTH: Final = 120
+SUMMARY_ORDER: Final = (
+    ReplyKind.EMERGENCY,
+    ReplyKind.QUESTION,
+    ReplyKind.OUTCOME,
+    ReplyKind.ANSWER,
+    ReplyKind.WARNING,
+    ReplyKind.FORM,
+    ReplyKind.SUMMARY,
+)
 
 
 # ---------------------------------------------------------------------- building blocks
@@ -48,12 +68,37 @@ def card(body: Sequence[Element], actions: Sequence[Element] = ()) -> Card:
     return built
 
 
+def markdown_escaped(text: str) -> str:
+    """Text for a TextBlock that Teams shows as written: no bold, links or lists from it."""
+    escaped = MARKDOWN_CHARACTER.sub(r"\\\1", text)
+    return MARKDOWN_LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    marker, number = m.group(2), m.group(3)
+    return f"{m.group(1)}\\{marker}" if marker else f"{m.group(1)}{number}\\."
+
+
 def text_block(text: str, **style: Any) -> Element:
-    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+    """Body text, shown exactly as written (a TextRun is never read as Markdown)."""
+    run = {"type": "TextRun", "text": text}
+    run.update({k: v for k, v in style.items() if k in RUN_STYLE})
+    block: Element = {"type": "RichTextBlock", "inlines": [run]}
+    block.update({k: v for k, v in style.items() if k not in RUN_STYLE})
+    return block
 
 
 def title_block(text: str, *, color: str = "Default", size: str = "Medium") -> Element:
-    return text_block(text, weight="Bolder", size=size, color=color)
+    """A heading (announced as one by screen readers)."""
+    return {
+        "type": "TextBlock",
+        "text": markdown_escaped(text),
+        "wrap": True,
+        "style": "heading",
+        "weight": "Bolder",
+        "size": size,
+        "color": color,
+    }
 
 
 def quiet(text: str) -> Element:
@@ -88,12 +133,16 @@ def bullet_blocks(bullets: Iterable[str]) -> list[Element]:
 
 
 def fact_set(lines: Iterable[str]) -> Element:
-    """'Label: value' lines as a FactSet."""
-    facts = []
+    """'Label: value' lines, the label in bold, as plain text (a FactSet would read Markdown)."""
+    rows: list[Element] = []
     for line in lines:
         label, sep, value = line.partition(": ")
-        facts.append({"title": label if sep else "", "value": value if sep else line})
-    return {"type": "FactSet", "facts": facts}
+        inlines: list[Element] = []
+        if sep:
+            inlines.append({"type": "TextRun", "text": f"{label}: ", "weight": "Bolder"})
+        inlines.append({"type": "TextRun", "text": value if sep else line})
+        rows.append({"type": "RichTextBlock", "inlines": inlines, "spacing": "Small"})
+    return {"type": "Container", "items": rows, "spacing": "Medium"}
 
 
 def source_blocks(sources: Sequence[Source]) -> list[Element]:
@@ -127,10 +176,18 @@ def look_of(reply: Reply) -> tuple[str | None, str, str]:
     return None, "Default", "Medium"
 
 
-def reply_card(reply: Reply, *, chat_link: str | None = None) -> Card:
-    """One reply as one card: title, text, bullets, a quiet note, sources, then the choices."""
+def reply_card(
+    reply: Reply,
+    *,
+    chat_link: str | None = None,
+    more_label: str = "More",
+    required: Callable[[str], str] | None = None,
+    example: Callable[[str], str] | None = None,
+) -> Card:
+    """One reply as one card: title, text, bullets, a quiet note, sources, then the choices
+    (and the fuller explanation behind "More")."""
     if reply.kind == ReplyKind.FORM and reply.form is not None:
-        return form_card(reply.form, reply.text)
+        return form_card(reply.form, reply.text, required=required, example=example)
     style, color, size = look_of(reply)
     loud = reply.kind == ReplyKind.EMERGENCY
     items: list[Element] = []
@@ -147,7 +204,18 @@ def reply_card(reply: Reply, *, chat_link: str | None = None) -> Card:
     items += source_blocks(reply.sources)
     body: list[Element] = [container(items, style)] if style else items
     rows, actions = choice_elements(reply.choices, chat_link)
+    if reply.more:
+        actions = [more_action(reply.more, more_label), *actions]
     return card(body + rows, actions)
+
+
+def more_action(text: str, label: str) -> Element:
+    """The fuller explanation, folded away behind a "More" button on the same card."""
+    return {
+        "type": "Action.ShowCard",
+        "title": label,
+        "card": {"type": "AdaptiveCard", "body": paragraphs(text)},
+    }
 
 
 def choice_elements(
@@ -171,14 +239,22 @@ def choice_elements(
     return rows, []
 
 
-def form_card(form: Form, text: str = "") -> Card:
-    """The record form: one input per field, its hint, and its error (if any) right under it."""
+def form_card(
+    form: Form,
+    text: str = "",
+    *,
+    required: Callable[[str], str] | None = None,
+    example: Callable[[str], str] | None = None,
+) -> Card:
+    """The record form: one input per field (required ones checked by Teams before it sends),
+    its hint, and the error the bot found (if any) right under it."""
     body: list[Element] = [title_block(form.title, size="Large")]
     lead = text or form.intro
     if lead:
         body += paragraphs(lead, **({"color": "Attention"} if form.errors else {}))
     for f in form.fields:
-        body.append(form_input(f, form.values.get(f.id, "")))
+        shown = example(f.id) if example else ""
+        body.append(form_input(f, form.values.get(f.id, ""), required=required, example=shown))
         if f.hint:
             body.append(quiet(f.hint))
         error = form.errors.get(f.id)
@@ -191,26 +267,44 @@ def form_card(form: Form, text: str = "") -> Card:
     return card(body, actions)
 
 
-def form_input(f: FormField, value: str) -> Element:
+def form_input(
+    f: FormField,
+    value: str,
+    *,
+    required: Callable[[str], str] | None = None,
+    example: str = "",
+) -> Element:
+    """One input, labelled; a required one says what is missing before the form is sent."""
+    element: Element
     if f.options:
-        return {
+        element = {
             "type": "Input.ChoiceSet",
             "id": f.id,
             "label": f.label,
             "style": "compact",
             "choices": [{"title": label, "value": v} for v, label in f.options],
             "value": value,
+            # FormField.placeholder is newer than this renderer; fall back to the label
+            "placeholder": getattr(f, "placeholder", "") or f"Choose: {f.label.lower()}",
             "spacing": "Medium",
         }
-    return {
-        "type": "Input.Text",
-        "id": f.id,
-        "label": f.label,
-        "isMultiline": f.multiline,
-        "maxLength": f.max_length,
-        "value": value,
-        "spacing": "Medium",
-    }
+    else:
+        element = {
+            "type": "Input.Text",
+            "id": f.id,
+            "label": f.label,
+            "isMultiline": f.multiline,
+            "maxLength": f.max_length,
+            "value": value,
+            "spacing": "Medium",
+        }
+        example = example or f.hint
+        if example.startswith("e.g. "):
+            element["placeholder"] = example.removeprefix("e.g. ")
+    if f.required:
+        element["isRequired"] = True
+        element["errorMessage"] = required(f.label) if required else f"{f.label} is needed."
+    return element
 
 
 # ---------------------------------------------------------------------- secure channels
@@ -255,8 +349,19 @@ def escalation_card(
     if taken_by:
         body.append(text_block(taken_by, color="Good", weight="Bolder", spacing="Medium"))
         return card(body)
-    action = submit(claim_label, {"q": CLAIM, "a": str(escalation.get("id", ""))}, "primary")
-    return card(body, [action])
+    return card(body, [claim_action(claim_label, str(escalation.get("id", "")))])
+
+
+def claim_action(label: str, escalation_id: str) -> Element:
+    """The leads' "I'll take this": a Universal Action, so the lead who presses it is answered
+    privately (an invoke) and the card is replaced for everyone."""
+    return {
+        "type": "Action.Execute",
+        "title": label,
+        "verb": CLAIM_VERB,
+        "data": {"q": CLAIM, "a": escalation_id},
+        "style": "positive",
+    }
 
 
 def notice_card(
@@ -269,6 +374,82 @@ def notice_card(
     items += paragraphs(text)
     items += bullet_blocks(bullets)
     return card([container(items, "attention" if loud else "emphasis")])
+
+
+def answered(cards: Sequence[Card], data: Mapping[str, Any], line: str) -> list[Card]:
+    """The cards of a message once a choice on it was clicked: the clicked card loses its
+    choices and says what was chosen, so an old button cannot change an answer unseen."""
+    retired: list[Card] = []
+    for c in cards:
+        if any(_carries(a, data) for a in _actions_of(c)):
+            c = _without_choices(c)
+            c["body"].append(text_block(line, weight="Bolder", color="Good", spacing="Medium"))
+        retired.append(c)
+    return retired
+
+
+def superseded(cards: Sequence[Card], line: str) -> list[Card]:
+    """The cards of an earlier message once a newer one asks: no choices, and a pointer."""
+    retired: list[Card] = []
+    for c in cards:
+        if any(a.get("type") != "Action.ShowCard" for a in _actions_of(c)):
+            c = _without_choices(c)
+            c["body"].append(text_block(line, isSubtle=True, spacing="Medium"))
+        retired.append(c)
+    return retired
+
+
+def clicked_label(cards: Sequence[Card], data: Mapping[str, Any]) -> str:
+    """The label of the choice on these cards that carries `data`, or ""."""
+    for c in cards:
+        for action in _actions_of(c):
+            if _carries(action, data):
+                return str(action.get("title") or "")
+        for row in _rows_of(c):
+            if _carries(row["selectAction"], data):
+                return next((i["text"] for i in _texts(row)), "")
+    return ""
+
+
+def _carries(action: Mapping[str, Any], data: Mapping[str, Any]) -> bool:
+    carried = action.get("data")
+    return (
+        isinstance(carried, Mapping)
+        and carried.get("q") == data.get("q")
+        and carried.get("a") == data.get("a")
+    )
+
+
+def _actions_of(c: Card) -> list[Element]:
+    return [a for a in c.get("actions", []) if isinstance(a, dict)] + [
+        r["selectAction"] for r in _rows_of(c)
+    ]
+
+
+def _rows_of(c: Card) -> list[Element]:
+    return [e for e in c.get("body", []) if isinstance(e, dict) and "selectAction" in e]
+
+
+def _texts(element: Element) -> list[Element]:
+    return [
+        run
+        for block in element.get("items", [])
+        for run in block.get("inlines", [])
+        if "text" in run
+    ]
+
+
+def _without_choices(c: Card) -> Card:
+    kept = json.loads(json.dumps(c))
+    kept["body"] = [e for e in kept.get("body", []) if "selectAction" not in e]
+    kept["actions"] = [a for a in kept.get("actions", []) if a.get("type") == "Action.ShowCard"]
+    if not kept["actions"]:
+        del kept["actions"]
+    return dict(kept)
+
+
+def has_choices(cards: Sequence[Card]) -> bool:
+    return any(a.get("type") == "Action.Submit" for c in cards for a in _actions_of(c))
 
 
 # ---------------------------------------------------------------------- messages
@@ -294,9 +475,24 @@ def message_batches(cards: Sequence[Card]) -> list[list[Card]]:
 
 
 def summary_of(replies: Sequence[Reply]) -> str:
-    """A one-line preview for notifications."""
-    for r in replies:
-        line = (r.title or r.text).strip().splitlines()
+    """The one line notifications and screen readers give for a message: an emergency first,
+    else the question waiting for an answer, else the outcome or answer — never "Question 2"."""
+    ranked = sorted(
+        replies,
+        key=lambda r: (
+            SUMMARY_ORDER.index(r.kind) if r.kind in SUMMARY_ORDER else len(SUMMARY_ORDER)
+        ),
+    )
+    for r in ranked:
+        line = first_line(r.text if r.kind == ReplyKind.QUESTION else (r.title or r.text))
         if line:
-            return line[0][:120]
+            return line
     return ""
+
+
+def first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    if not lines:
+        return ""
+    line = lines[0].strip()
+    return line if len(line) <= SUMMARY_LENGTH else line[: SUMMARY_LENGTH - 1].rstrip() + "…"

@@ -115,8 +115,14 @@ class Teams:
     def message(self, text: str) -> dict[str, Any]:
         return self.activity("personal_message", text=text)
 
-    def submit(self, value: dict[str, str]) -> dict[str, Any]:
-        return self.activity("personal_card_submit", value=value)
+    def submit(self, value: dict[str, str], *, on: Call | None = None) -> dict[str, Any]:
+        """A click or form submit; `on` is the bot's message it was made on."""
+        data = self.activity("personal_card_submit", value=value)
+        if on is not None:
+            data["replyToId"] = on.new_id
+        else:
+            data.pop("replyToId", None)
+        return data
 
     def mention(self, text: str, channel: str = GENERAL) -> dict[str, Any]:
         data = self.activity("channel_mention", text=f"<at>Can I share?</at> {text}\n")
@@ -169,6 +175,7 @@ async def start_teams(
     async def start(**env: str) -> Teams:
         environ = {
             "CANISHARE_DB_URL": f"sqlite:///{tmp_path / 'canishare.db'}",
+            "CANISHARE_TEAMS_DEV": "1",  # the fake connector is on loopback
             "CANISHARE_TEAMS_RECORD_CONVERSATION": RECORD,
             "CANISHARE_TEAMS_LEADS_CONVERSATION": LEADS,
             **env,

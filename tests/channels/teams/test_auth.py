@@ -25,6 +25,7 @@ from tests.channels.teams.conftest import (
     GENERAL,
     LEADS,
     PERSONAL_KEY,
+    TENANT,
     StartTeams,
     Teams,
 )
@@ -77,6 +78,7 @@ async def secured(
     )
     return await start_teams(
         MicrosoftAppId=APP_ID,
+        MicrosoftAppTenantId=TENANT,
         MicrosoftAppPassword="not-a-real-secret",
         CANISHARE_TEST_TEAMS_OPENID_METADATA_URL=metadata.url,
     )
@@ -99,6 +101,7 @@ def token(
         "exp": now + 3600,
         **claims,
     }
+    body = {k: v for k, v in body.items() if v is not None}
     return jwt.encode(body, key, algorithm="RS256", headers={"kid": kid})
 
 
@@ -175,7 +178,7 @@ async def test_without_an_app_id_no_token_is_needed_and_any_token_is_ignored(
     )
 
     assert (plain, with_token) == (200, 200)
-    assert len(teams.connector.calls) == 2
+    assert len([c for c in teams.connector.calls if c.kind == "reply"]) == 2
     assert all(c.authorization == "" for c in teams.connector.calls)
 
 
@@ -216,3 +219,21 @@ async def test_with_auth_on_proactive_posts_carry_the_bots_own_token(secured: Te
     assert status == 200
     [post] = secured.connector.to(LEADS, "send")
     assert post.authorization == f"Bearer {OUTBOUND_TOKEN}"
+
+
+EMULATOR_ISSUER = "https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/"
+
+
+async def test_a_token_without_a_service_url_claim_cannot_name_its_own_service_url(
+    secured: Teams,
+) -> None:
+    # The SDK takes this emulator-style token (no serviceurl claim at all); replies would then
+    # go wherever the activity says. A token must name the activity's serviceUrl.
+    forged = token(secured, iss=EMULATOR_ISSUER, ver="1.0", appid=APP_ID, serviceurl=None)
+    activity = secured.message("can I share")
+
+    status, _ = await secured.post(activity, headers={"Authorization": f"Bearer {forged}"})
+
+    assert status == 401
+    assert secured.connector.calls == []
+    assert await secured.bot.store.load_state(PERSONAL_KEY) == (None, 0)

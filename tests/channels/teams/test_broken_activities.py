@@ -83,10 +83,17 @@ async def test_broken_activities_never_get_a_500_or_an_exception_in_the_log(
     assert statuses.get(200) and statuses.get(400)
 
 
-async def test_a_huge_message_gets_a_polite_reply(teams: Teams) -> None:
-    reply = await teams.say("can I share? " * 8000)
+async def test_a_long_message_gets_a_polite_reply(teams: Teams) -> None:
+    reply = await teams.say("can I share? " * 2000)
 
     assert "too long" in reply.text
+
+
+async def test_more_text_than_a_teams_message_can_hold_is_refused_unread(teams: Teams) -> None:
+    status, _ = await teams.post(teams.message("can I share? " * 3000))
+
+    assert status == 413
+    assert teams.connector.calls == []
 
 
 def test_the_payloads_are_shaped_like_teams_sends_them() -> None:

@@ -105,7 +105,7 @@ async def test_an_invoke_gets_its_body_back_rather_than_a_500(teams: Teams) -> N
 
 
 async def test_an_unknown_invoke_is_answered_with_an_empty_body(teams: Teams) -> None:
-    invoke = teams.activity("invoke_adaptive_card_action", name="composeExtension/query")
+    invoke = teams.activity("invoke_adaptive_card_action", name="task/fetch")
 
     status, body = await teams.post(invoke)
 

@@ -12,6 +12,15 @@ from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind, Source
 CHAT = "https://teams.microsoft.com/l/chat/0/0?users=28:app"
 
 
+def run(block: dict) -> dict:
+    """The text run of a body text block (style and words), or the block for a heading."""
+    return block["inlines"][0] if block.get("type") == "RichTextBlock" else block
+
+
+def plain_text(block: dict) -> str:
+    return "".join(r["text"] for r in block.get("inlines", [])) or block.get("text", "")
+
+
 def actions(card: dict) -> list[dict]:
     found = list(card.get("actions", []))
     for element in card["body"]:
@@ -57,7 +66,7 @@ def test_many_or_long_choices_become_tappable_rows_that_wrap(choices: tuple[Choi
     rows = [e for e in card["body"] if "selectAction" in e]
     assert "actions" not in card
     assert [r["selectAction"]["data"] for r in rows] == [c.value for c in choices]
-    assert all(r["items"][0]["wrap"] for r in rows)
+    assert all(r["items"][0]["type"] == "RichTextBlock" for r in rows)  # always wraps
 
 
 def test_in_a_channel_the_offer_to_continue_opens_the_personal_chat() -> None:
@@ -78,7 +87,7 @@ def test_sources_are_small_and_subtle() -> None:
 
     card = render.reply_card(reply)
 
-    quiet = [b for b in card["body"] if b.get("isSubtle")]
+    quiet = [run(b) for b in card["body"] if run(b).get("isSubtle")]
     assert [b["text"] for b in quiet] == ["Sources: Working Together — Chapter 1", "ICO — Sharing"]
     assert all(b["size"] == "Small" for b in quiet)
 
@@ -103,8 +112,8 @@ def test_the_emergency_card_is_loud() -> None:
 
     block = card["body"][0]
     assert block["style"] == "attention"
-    assert block["items"][0]["color"] == "Attention"
-    assert block["items"][1]["color"] == "Attention"
+    assert run(block["items"][0])["color"] == "Attention"
+    assert run(block["items"][1])["color"] == "Attention"
 
 
 FORM = Form(
@@ -141,9 +150,10 @@ def test_a_form_error_sits_right_under_its_field_in_the_attention_colour() -> No
 
     index = next(i for i, e in enumerate(body) if e.get("id") == "case_reference")
     after = body[index + 1 : index + 3]
-    error = next(e for e in after if e.get("color") == "Attention")
+    error = next(run(e) for e in after if run(e).get("color") == "Attention")
     assert error["text"] == "Please give case reference."
-    assert not [e for e in body[index + 3 :] if e.get("text") == "Please give case reference."]
+    later = [plain_text(e) for e in body[index + 3 :]]
+    assert "Please give case reference." not in later
 
 
 def test_a_summary_shows_its_lines_as_facts() -> None:
@@ -151,8 +161,11 @@ def test_a_summary_shows_its_lines_as_facts() -> None:
 
     card = render.reply_card(reply)
 
-    facts = card["body"][0]["items"][1]["facts"]
-    assert facts == [{"title": "Record", "value": "R-1"}, {"title": "", "value": "x"}]
+    facts = card["body"][0]["items"][1]["items"]
+    assert [[(r["text"], r.get("weight")) for r in f["inlines"]] for f in facts] == [
+        [("Record: ", "Bolder"), ("R-1", None)],
+        [("x", None)],
+    ]
 
 
 def test_the_escalation_card_offers_the_claim_until_someone_takes_it() -> None:
@@ -167,14 +180,15 @@ def test_the_escalation_card_offers_the_claim_until_someone_takes_it() -> None:
 
     assert open_card["actions"] == [
         {
-            "type": "Action.Submit",
+            "type": "Action.Execute",
             "title": "I'll take this",
+            "verb": "claim",
             "data": {"q": "claim", "a": "E-1"},
             "style": "positive",
         }
     ]
     assert "actions" not in taken
-    assert taken["body"][-1]["text"] == "Taken by Lee"
+    assert plain_text(taken["body"][-1]) == "Taken by Lee"
 
 
 def test_cards_are_batched_into_as_few_messages_as_fit_teams_limits() -> None:

@@ -44,25 +44,34 @@ async def test_the_mention_is_stripped_before_the_question_is_read(teams: Teams)
     assert "GDPR" in replies[0].text
 
 
-async def test_adding_the_bot_to_a_team_welcomes_and_remembers_every_channel(teams: Teams) -> None:
+async def test_adding_the_bot_to_a_team_welcomes_and_remembers_the_secure_channels(
+    teams: Teams,
+) -> None:
     replies = await teams.send(teams.team_install())
 
     posts = teams.connector.to(GENERAL)
     assert replies == []  # a new message, not a reply to the membership event
     assert len([p for p in posts if p.kind == "send"]) == 1
     assert teams.bot.conversation.words.message("welcome")["title"] in posts[-1].text
-    for channel in (GENERAL, RECORD, LEADS):
+    for channel in (RECORD, LEADS):
         raw = await teams.bot.store.kv_get(f"teams:ref:{channel}")
         assert raw is not None
         reference = json.loads(raw)
         assert reference["conversation"]["id"] == channel
         assert reference["serviceUrl"] == teams.connector.url
         assert reference.get("activityId") is None
+    assert await teams.bot.store.kv_get(f"teams:ref:{GENERAL}") is None  # not needed: not kept
 
 
-async def test_any_activity_in_a_channel_keeps_its_reference(teams: Teams) -> None:
+async def test_a_mention_in_the_record_channel_keeps_its_reference(teams: Teams) -> None:
     await teams.send(teams.mention("what are the golden rules?", channel=RECORD))
 
     raw = await teams.bot.store.kv_get(f"teams:ref:{RECORD}")
 
     assert raw is not None and json.loads(raw)["conversation"]["id"] == RECORD
+
+
+async def test_a_mention_in_any_other_channel_keeps_nothing_about_it(teams: Teams) -> None:
+    await teams.send(teams.mention("what are the golden rules?", channel=GENERAL))
+
+    assert await teams.bot.store.kv_get(f"teams:ref:{GENERAL}") is None

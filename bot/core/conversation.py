@@ -166,7 +166,12 @@ class Conversation:
         known = self.kit.parser.is_known_reply(text)
         writing = self._writing(state)
         event = self._classify(state, inbound, text, writing=writing)
-        if not known and self.knowledge.is_emergency(text):
+        danger = None if known else self.knowledge.assess(text)
+        # At a decision question the words are first an answer ("yes, he has bruises"): only
+        # danger beyond doubt goes straight to the emergency route; words the question cannot
+        # take are checked again in full (see _unplaced).
+        asking = self.decision.table.owns(state) and state.step.startswith("q:")
+        if danger is not None and (danger.beyond_doubt if asking else danger.now):
             if not writing:
                 turn = self.decision.emergency(state)
                 return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
@@ -275,6 +280,9 @@ class Conversation:
     def _unplaced(self, state: DialogState, event: Event, unplaced: Unplaced) -> Turn:
         """Words a dialog could not take as an answer: a question is answered, then the
         dialog resumes; anything else is asked again."""
+        if self.knowledge.is_emergency(event.value):
+            turn = self.decision.emergency(state)
+            return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
         if not reads_like_a_question(event.value):
             return unplaced.reask
         found = self.knowledge.ask(event.value)

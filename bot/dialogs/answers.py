@@ -18,6 +18,7 @@ from typing import Any, Final
 from bot.knowledge.text import fold
 
 YES, NO, UNSURE = "yes", "no", "unsure"
+WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothing else is said
 POLAR: Final = frozenset({YES, NO})
 # Words that start a reason or a second thought; what follows explains the answer before.
 REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "since"})
@@ -85,7 +86,7 @@ class PhraseMatcher:
         for index in candidates:
             phrase, answer = self._phrases[index]
             n = len(phrase)
-            if n == 1 and len(phrase[0]) == 1 and len(tokens) > 1:
+            if n == 1 and len(phrase[0]) == 1 and phrase[0].isalpha() and len(tokens) > 1:
                 continue  # "a", "e", "y": only an answer as the whole message
             for i in range(len(tokens) - n + 1):
                 if tuple(tokens[i : i + n]) == phrase and not any(covered[i : i + n]):
@@ -226,6 +227,9 @@ class AnswerParser:
             weigh_but=polar or "record_confirm" in groups,
             changed=bool(CHANGED.search(fold(text))),
         )
+        # a weak answer ("~…": "yes" at the special category question) counts only alone
+        strong = [a for a in said if not a.startswith(WEAK)]
+        said = strong or [a[len(WEAK) :] for a in said]
         distinct = list(dict.fromkeys(said))
         if len(distinct) > 1 and polar and UNSURE in distinct:
             # "yes, I think so, not 100% though": a hedge on top of an answer is still unsure

@@ -10,7 +10,9 @@ shown back, then saved.
     field      the words (or a lawful-basis / special-category button) → the next field,
                or the check; personal details, or a case reference that isn't one, are
                refused with what was found and where; a choice not understood is Unplaced
-    confirm    "save" → saved (the end) · "change something" → which part?
+    confirm    "save" → saved (the end) · "change something" → which part? · the name of a
+               part ("change the reasons") → that field
+    which part the part's name or number, typed ("the reasons bit", "3") or clicked → that field
     fallbacks  "cancel" → the record is dropped, the outcome kept · "back" → previous field
     end        saved: a SaveRecord effect, and the conversation starts afresh
 """
@@ -49,7 +51,7 @@ from bot.dialogs.record_fields import (
     summary_lines,
 )
 from bot.dialogs.say import DIALOG, ESCALATE, RECORD
-from bot.dialogs.state import CONFIRM, OUTCOME, DialogState, record_step
+from bot.dialogs.state import CONFIRM, OUTCOME, WHICH_PART, DialogState, record_step
 from bot.knowledge.words import RECORD_FIELDS
 
 __all__ = [
@@ -66,12 +68,15 @@ __all__ = [
 
 FIELD = "field"
 CONFIRMING = "confirm"
+CHOOSING = "which part"
 EDIT_FIELD = "record_field"  # {"q": "record_field", "a": <field id>}: change that field
 
 
 def state_of(step: str) -> str | None:
     if step == CONFIRM:
         return CONFIRMING
+    if step == WHICH_PART:
+        return CHOOSING
     if step.startswith("rec:") and step[4:] in RECORD_FIELDS:
         return FIELD
     return None
@@ -117,13 +122,14 @@ class Record:
                     on_text(self.typed),
                 ),
                 CONFIRMING: (on_text(self.typed_at_check),),
+                CHOOSING: (on_text(self.typed_part),),
             },
             fallbacks=(
                 on_command("cancel", self.cancel),
                 on_command("back", self.back),
             ),
             state_of=state_of,
-            steps=(*(record_step(f) for f in RECORD_FIELDS), CONFIRM),
+            steps=(*(record_step(f) for f in RECORD_FIELDS), CONFIRM, WHICH_PART),
             current=self.current,
         )
 
@@ -134,9 +140,9 @@ class Record:
             return self.nothing_to_record(state)
         if event.value == "start":
             return self.start(state, event)
-        if event.value == "save" and state.step == CONFIRM:
+        if event.value == "save" and state.step in (CONFIRM, WHICH_PART):
             return self.save(state, event, state.record)
-        if event.value == "edit" and state.step == CONFIRM:
+        if event.value == "edit" and state.step in (CONFIRM, WHICH_PART):
             return self.which_part(state)
         if event.value == "cancel":
             return self.cancel(state, event)
@@ -165,8 +171,29 @@ class Record:
         return Turn(editing, [self.ask(editing, field_id)])
 
     def which_part(self, state: DialogState) -> Turn:
+        choosing = state.with_(step=WHICH_PART)
+        return Turn(choosing, [self.which_question(choosing)])
+
+    def which_question(self, state: DialogState) -> Reply:
         choices = tuple(Choice(self.rec.label(f), EDIT_FIELD, f) for f in fields_for(state.outcome))
-        return Turn(state, [Reply(kind=ReplyKind.QUESTION, text="Which part?", choices=choices)])
+        return Reply(
+            kind=ReplyKind.QUESTION,
+            text="Which part?",
+            choices=choices,
+            question_id=EDIT_FIELD,
+        )
+
+    def typed_part(self, state: DialogState, event: Event) -> Result:
+        """ "the reasons bit", "3", "who I shared with": the part to change, by name or by its
+        place in the list; anything else is asked again."""
+        order = list(fields_for(state.outcome))
+        parsed = self.kit.parser.option(EDIT_FIELD, event.value, order)
+        if parsed.answer is not None:
+            return self.edit(state, Event(event.kind, event.inbound, EDIT_FIELD, parsed.answer))
+        confirm = self.kit.parser.option("record_confirm", event.value, ["save", "edit"])
+        if confirm.answer == "save":
+            return self.save(state, event, state.record)
+        return Turn(state, [self.kit.reask(), self.which_question(state)])
 
     # ------------------------------------------------------------------ fields
     def clicked(self, state: DialogState, event: Event) -> Turn:
@@ -204,6 +231,10 @@ class Record:
         return Turn(nxt, [self.ask(nxt, remaining[0])])
 
     def typed_at_check(self, state: DialogState, event: Event) -> Result:
+        part = self.kit.parser.option(EDIT_FIELD, event.value, list(fields_for(state.outcome)))
+        if part.answer is not None and not event.value.strip().isdigit():
+            # "change the reasons": straight to that part
+            return self.edit(state, Event(event.kind, event.inbound, EDIT_FIELD, part.answer))
         parsed = self.kit.parser.option("record_confirm", event.value, ["save", "edit"])
         if parsed.answer is None:
             return Turn(state, [self.kit.reask(), *self.current(state)])
@@ -253,6 +284,9 @@ class Record:
     def back(self, state: DialogState, event: Event) -> Turn:
         order = fields_for(state.outcome)
         current = state.step[4:]
+        if state.step == WHICH_PART:
+            back = state.with_(step=CONFIRM)
+            return Turn(back, [self.kit.say.info("went_back"), *self.current(back)])
         if state.step != CONFIRM and current in order and order.index(current) > 0:
             previous = state.with_(step=record_step(order[order.index(current) - 1]))
             return Turn(previous, [self.kit.say.info("went_back"), *self.current(previous)])
@@ -300,6 +334,8 @@ class Record:
     def current(self, state: DialogState) -> list[Reply]:
         if state.step == CONFIRM:
             return [confirm_reply(self.draft(state), self.rec)]
+        if state.step == WHICH_PART:
+            return [confirm_reply(self.draft(state), self.rec), self.which_question(state)]
         if state_of(state.step) == FIELD:
             return [self.ask(state, state.step[4:])]
         return []

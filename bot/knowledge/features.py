@@ -12,7 +12,7 @@ from bot.knowledge.signals import Signals
 from bot.knowledge.text import fold, replace_phrases, stem, words
 
 # Bump when any function here changes what it returns: saved models are named by it.
-FEATURES_VERSION: Final = "features-1"
+FEATURES_VERSION: Final = "features-2"
 CHAR_SIZES: Final = (3, 4, 5)
 
 
@@ -42,7 +42,11 @@ class Features:
         """Words, pairs and triples, plus one token per time cue ("x:past", "x:denied", …)."""
         s = self.stems(text)
         triples = [f"t:{a}_{b}_{c}" for a, b, c in zip(s, s[1:], s[2:], strict=False)]
-        cues = self._signals.time(fold(text)).markers()
+        folded = fold(text)
+        cues = self._signals.time(folded).markers()
+        if self._signals.describes_harm(folded):
+            # harm together with when it is: "harm now" and "harm, but over" weigh differently
+            cues += ["x:harm", *(f"{c}+harm" for c in cues)]
         return cues + [f"w:{t}" for t in s] + [f"b:{a}_{b}" for a, b in pairwise(s)] + triples
 
     @staticmethod

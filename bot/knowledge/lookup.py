@@ -44,16 +44,18 @@ MAX_ALTERNATIVES: Final = 3
 ALTERNATIVE_FLOOR: Final = 0.02  # alternatives shown: at least this probable
 BM25_WEIGHT: Final = 0.2  # share of the BM25 ranking in the fused probabilities
 # Confident: the best answer is this probable, and this far ahead of the next one.
-CONFIDENT_PROBABILITY: Final = 0.45
+CONFIDENT_PROBABILITY: Final = 0.4
 CONFIDENT_MARGIN: Final = 0.15
-# Danger now, from P(danger) of the danger model and the other evidence:
-DANGER_ALONE: Final = 0.6  # enough on its own, for a message that describes harm
-DANGER_SURE: Final = 0.85  # enough on its own, whatever the words
+# Danger now, from P(danger) of the danger model and the other evidence. Tuned on the
+# development sets, each left out of training in turn (benchmarks/search_eval.py, NOTES.md):
+DANGER_SURE: Final = 0.8  # enough on its own, whatever the words
+DANGER_ALONE: Final = 0.6  # enough for a message that describes harm, or with other evidence
 DANGER_WITH_EVIDENCE: Final = 0.25  # enough with emergency wording or a close example
+DANGER_HARM_NOW: Final = 0.2  # enough for harm described with a sign it is now or today
+DANGER_MIXED: Final = 0.5  # harm in the past and a sign of now: with wording or an example
 DANGER_OVER: Final = 0.9  # needed when the message says it is over, or denies danger
-DANGER_NOTE: Final = 0.2  # below "now": the answer starts with a one-line safety note
-# Out of scope: `none` wins, or no entry reaches this and nothing describes harm.
-ENTRY_FLOOR: Final = 0.12
+DANGER_NOTE: Final = 0.2  # below "now", for harm: the answer starts with a one-line safety note
+DANGER_CERTAIN: Final = 0.9  # with emergency wording but no sign of time, in a typed answer
 # A message at least this close to an emergency example (BM25 score) counts as evidence.
 EMERGENCY_EXAMPLE_FLOOR: Final = 4.0
 CASE_STORY_WORDS: Final = 12
@@ -74,6 +76,18 @@ class Danger:
     wording: bool
     example: bool
     time: TimeSense
+
+    @property
+    def beyond_doubt(self) -> bool:
+        """Danger now even in a typed answer to a question ("no, but he's outside with a knife
+        right now"): emergency wording, not denied, with a sign it is now or the model all but
+        certain. Without the wording, an answer is taken as the answer it gives."""
+        return (
+            self.now
+            and self.wording
+            and not self.time.denied
+            and (self.time.now or self.probability >= DANGER_CERTAIN)
+        )
 
 
 @dataclass(frozen=True)
@@ -137,18 +151,22 @@ class Knowledge:
         example = _raw(closest) >= EMERGENCY_EXAMPLE_FLOOR and closest >= best_entry
         p = self.danger.probabilities(text)[DANGER] if folded else 0.0
         evidence = wording or example
+        harm = self.signals.describes_harm(folded)
         if time.denied:  # "he's not in danger right now": only new wording of danger now counts
-            now = p >= DANGER_OVER or (wording and p >= DANGER_WITH_EVIDENCE)
+            now = p >= DANGER_OVER or (wording and time.now and p >= DANGER_WITH_EVIDENCE)
         elif time.over:  # "last year", "when she was little": the story is in the past
             now = p >= DANGER_OVER or (wording and p >= DANGER_ALONE)
+        elif time.past:  # "he hit her last year — and he's outside now"
+            now = p >= DANGER_SURE or (evidence and p >= DANGER_MIXED)
         else:
-            harm = self.signals.describes_harm(folded)
             now = (
                 p >= DANGER_SURE
                 or (p >= DANGER_ALONE and (harm or evidence))
                 or (evidence and p >= DANGER_WITH_EVIDENCE)
+                or (time.now and harm and p >= DANGER_HARM_NOW)
             )
-        maybe = not now and (evidence or p >= DANGER_NOTE)
+        # a safety note where danger now is possible but not clear — not where it was denied
+        maybe = not now and (wording if time.denied else evidence or (harm and p >= DANGER_NOTE))
         return Danger(now, maybe, p, wording, example, time)
 
     def is_emergency(self, text: str) -> bool:
@@ -177,12 +195,10 @@ class Knowledge:
         )
         if danger.now:
             return Lookup("emergency", self.kb.entries[EMERGENCY], 1.0, alternatives[:2])
-        harm = danger.maybe or self.signals.describes_harm(folded)
+        harm = danger.wording or self.signals.describes_harm(folded)
         none = probabilities.get(OUT_OF_SCOPE, 0.0)
         best = entries[0] if entries else None
-        if best is None or (
-            not harm and (none >= probabilities[best] or probabilities[best] < ENTRY_FLOOR)
-        ):
+        if best is None or (not harm and none >= probabilities[best]):
             return Lookup("none", None, round(none, 4), alternatives[:MAX_ALTERNATIVES])
         p = probabilities[best]
         runner_up = probabilities[entries[1]] if len(entries) > 1 else 0.0
@@ -231,10 +247,27 @@ def intent_examples(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
 
 def danger_examples(kb: KnowledgeBase, examples: Sequence[str]) -> tuple[list[str], list[str]]:
     """Danger now (the emergency examples and phrasings) against everything else: questions,
-    stories of past or denied harm (entry phrasings) and out-of-scope messages."""
+    stories of past or denied harm (entry phrasings), out-of-scope messages, and the short
+    answers people type to the dialog's questions ("her mum", "he agreed this morning"), so
+    that a short statement is not taken for an emergency just for being one."""
     danger = [*kb.entries[EMERGENCY].phrasings, *examples]
     texts, _ = intent_examples(kb)
+    texts.extend(typed_answers(kb))
     return [*danger, *texts], [DANGER] * len(danger) + [SAFE] * len(texts)
+
+
+def typed_answers(kb: KnowledgeBase) -> list[str]:
+    """The dialog's answer phrases (answers.yaml), without those that say someone is in danger
+    now (the "yes" answers to the danger question)."""
+    phrases: list[str] = []
+    for group, answers in (kb.words.get("answers") or {}).items():
+        if not isinstance(answers, dict):
+            continue
+        for answer, texts in answers.items():
+            if group == "immediate_danger" and answer == "yes":
+                continue
+            phrases.extend(str(t) for t in texts if len(str(t)) > 2)
+    return phrases
 
 
 def intent_blocks(features: Features) -> list[Block]:

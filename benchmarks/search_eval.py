@@ -205,8 +205,8 @@ def describe(f: Figures) -> dict[str, str]:
         "in-scope or harm-describing answered none": pct(r["harm_or_in_none"], harm_in),
         "false emergency rate (all not danger-now)": pct(r["false_emergency"], not_danger),
         "in-scope confident and wrong": pct(r["in_scope_confident_wrong"], r["in_scope"]),
-        "past-harm stories: top-1 / top-3": (
-            f"{pct(r['past_harm_top1'], r['past_harm'])} / {pct(r['past_harm_top3'], r['past_harm'])}"
+        "past-harm stories: top-1 / top-3": " / ".join(
+            pct(r[f"past_harm_{k}"], r["past_harm"]) for k in ("top1", "top3")
         ),
     }
     if a["clear"] or a["unclear"]:

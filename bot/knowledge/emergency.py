@@ -24,9 +24,11 @@ class EmergencyCheck:
         immediacy: Sequence[str] = (),
         danger: Sequence[str] = (),
         examples: Sequence[str] = (),
+        decisive: Sequence[str] = (),
     ) -> None:
         self.patterns = list(patterns)
         self.examples = tuple(examples)
+        self._decisive = tuple(_compile(p) for p in decisive)
         # separately compiled patterns beat one big alternation here (fewer failed branches
         # tried at every position of the message)
         self._each = tuple(_compile(p) for p in patterns)
@@ -39,7 +41,10 @@ class EmergencyCheck:
         patterns = raw.get("patterns") if isinstance(raw, dict) else None
         if not isinstance(patterns, list) or not patterns:
             raise KnowledgeError(str(path.name), "", "needs a non-empty 'patterns' list")
-        for p in patterns:
+        decisive = raw.get("decisive", [])
+        if not isinstance(decisive, list):
+            raise KnowledgeError(str(path.name), "decisive", "must be a list of patterns")
+        for p in [*patterns, *decisive]:
             try:
                 re.compile(p)
             except (re.error, TypeError) as exc:
@@ -53,7 +58,18 @@ class EmergencyCheck:
         texts = sample.get("examples", []) if isinstance(sample, dict) else None
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise KnowledgeError(examples.name, "", "needs an 'examples' list of messages")
-        return cls([str(p) for p in patterns], lists["immediacy"], lists["danger"], texts)
+        return cls(
+            [str(p) for p in patterns],
+            lists["immediacy"],
+            lists["danger"],
+            texts,
+            [str(p) for p in decisive],
+        )
+
+    def decisive(self, folded: str) -> bool:
+        """Wording that settles it unless the message says it is over or denies it: someone
+        says they will end their life, a weapon is out, someone cannot breathe."""
+        return any(p.search(folded) for p in self._decisive)
 
     def __call__(self, *texts: str) -> bool:
         """True when any text signals danger now."""
@@ -63,7 +79,7 @@ class EmergencyCheck:
             if not folded or folded in seen:
                 continue
             seen.add(folded)
-            if any(p.search(folded) for p in self._each):
+            if any(p.search(folded) for p in (*self._decisive, *self._each)):
                 return True
             if self._both(folded):
                 return True

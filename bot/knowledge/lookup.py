@@ -76,6 +76,7 @@ class Danger:
     wording: bool
     example: bool
     time: TimeSense
+    decisive: bool = False
 
     @property
     def beyond_doubt(self) -> bool:
@@ -129,7 +130,7 @@ class Knowledge:
                 cache_dir,
                 extra,
             )
-        d_texts, d_labels = danger_examples(kb, check.examples)
+        d_texts, d_labels = danger_examples(kb, check.examples, signals, check)
         danger = trained_or_cached(
             "danger", d_texts, d_labels, danger_blocks(features), DANGER_SETTINGS, cache_dir, extra
         )
@@ -144,6 +145,7 @@ class Knowledge:
         undenied = self.signals.without_denials(folded)
         fixed = " ".join(self.index.speller.fix(w) for w in undenied.split())
         wording = bool(undenied.strip()) and self.emergency(undenied, fixed)
+        decisive = wording and (self.emergency.decisive(undenied) or self.emergency.decisive(fixed))
         if ranked is None:
             ranked = self.index.rank(text)
         closest = max((m.score for m in ranked if m.id == EMERGENCY), default=0.0)
@@ -157,17 +159,18 @@ class Knowledge:
         elif time.over:  # "last year", "when she was little": the story is in the past
             now = p >= DANGER_OVER or (wording and p >= DANGER_ALONE)
         elif time.past:  # "he hit her last year — and he's outside now"
-            now = p >= DANGER_SURE or (evidence and p >= DANGER_MIXED)
+            now = decisive or p >= DANGER_SURE or (evidence and p >= DANGER_MIXED)
         else:
             now = (
-                p >= DANGER_SURE
+                decisive
+                or p >= DANGER_SURE
                 or (p >= DANGER_ALONE and (harm or evidence))
                 or (evidence and p >= DANGER_WITH_EVIDENCE)
                 or (time.now and harm and p >= DANGER_HARM_NOW)
             )
         # a safety note where danger now is possible but not clear — not where it was denied
         maybe = not now and (wording if time.denied else evidence or (harm and p >= DANGER_NOTE))
-        return Danger(now, maybe, p, wording, example, time)
+        return Danger(now, maybe, p, wording, example, time, decisive)
 
     def is_emergency(self, text: str) -> bool:
         """Danger now, judged on this message alone (also run on typed answers to questions)."""
@@ -245,20 +248,28 @@ def intent_examples(kb: KnowledgeBase) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def danger_examples(kb: KnowledgeBase, examples: Sequence[str]) -> tuple[list[str], list[str]]:
+def danger_examples(
+    kb: KnowledgeBase,
+    examples: Sequence[str],
+    signals: Signals | None = None,
+    check: EmergencyCheck | None = None,
+) -> tuple[list[str], list[str]]:
     """Danger now (the emergency examples and phrasings) against everything else: questions,
     stories of past or denied harm (entry phrasings), out-of-scope messages, and the short
     answers people type to the dialog's questions ("her mum", "he agreed this morning"), so
     that a short statement is not taken for an emergency just for being one."""
     danger = [*kb.entries[EMERGENCY].phrasings, *examples]
     texts, _ = intent_examples(kb)
-    texts.extend(typed_answers(kb))
+    texts.extend(typed_answers(kb, signals, check))
     return [*danger, *texts], [DANGER] * len(danger) + [SAFE] * len(texts)
 
 
-def typed_answers(kb: KnowledgeBase) -> list[str]:
-    """The dialog's answer phrases (answers.yaml), without those that say someone is in danger
-    now (the "yes" answers to the danger question)."""
+def typed_answers(
+    kb: KnowledgeBase, signals: Signals | None = None, check: EmergencyCheck | None = None
+) -> list[str]:
+    """The dialog's answer phrases (answers.yaml) that say nothing of harm or danger: the
+    "yes" answers to the danger question are left out, and so is any phrase with words of harm
+    ("self harm", "being abused") or of emergency, which must not teach that those are safe."""
     phrases: list[str] = []
     for group, answers in (kb.words.get("answers") or {}).items():
         if not isinstance(answers, dict):
@@ -266,7 +277,15 @@ def typed_answers(kb: KnowledgeBase) -> list[str]:
         for answer, texts in answers.items():
             if group == "immediate_danger" and answer == "yes":
                 continue
-            phrases.extend(str(t) for t in texts if len(str(t)) > 2)
+            for text in map(str, texts):
+                folded = fold(text)
+                if len(folded) <= 2:
+                    continue
+                if signals is not None and signals.describes_harm(folded):
+                    continue
+                if check is not None and check(folded):
+                    continue
+                phrases.append(text)
     return phrases
 
 

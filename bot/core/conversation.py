@@ -280,7 +280,7 @@ class Conversation:
     def _unplaced(self, state: DialogState, event: Event, unplaced: Unplaced) -> Turn:
         """Words a dialog could not take as an answer: a question is answered, then the
         dialog resumes; anything else is asked again."""
-        if self.knowledge.is_emergency(event.value):
+        if not self._writing(state) and self.knowledge.is_emergency(event.value):
             turn = self.decision.emergency(state)
             return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
         if not reads_like_a_question(event.value):

@@ -25,10 +25,11 @@ REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "sinc
 BUT: Final = frozenset({"but", "though", "although", "however", "tho", "except", "whereas"})
 # An answer changed along the way ("said no at first, then came round"): the last one counts.
 CHANGED: Final = re.compile(
-    r"\b(at first|originally|initially|to begin with|then changed|but then)\b"
+    r"\b(at first|originally|initially|to begin with|then changed|but then|no wait|wait|"
+    r"actually|i mean|sorry i meant|scratch that|on second thoughts?)\b"
 )
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
-_CLAUSE_BREAK = re.compile(r"[,;:.!?()\[\]\n]+|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
+_CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
 _QUESTION_START = re.compile(
     r"^(what|whats|wats|wot|wdym|which|who|whom|whose|why|how|when|where|do you|does it|is it|"
     r"is that|are you|can you|could you|would you|should i|what if|depends (on )?what|meaning|"
@@ -40,6 +41,114 @@ _NUMBER = re.compile(
 NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
 # "the one after lawful basis": the record part next to the one named
 _RELATIVE = re.compile(r"\b(after|before|below|above) (?:the )?(.+)$")
+# Words that may follow "no" when it answers ("no, it isn't", "no the ex has…"); "no" before
+# anything else is a determiner ("no point", "no others"), not an answer.
+AFTER_A_NO: Final = frozenset(
+    [
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "it",
+        "its",
+        "thats",
+        "that",
+        "there",
+        "theres",
+        "the",
+        "a",
+        "an",
+        "not",
+        "never",
+        "no",
+        "nope",
+        "nah",
+        "sorry",
+        "thanks",
+        "thank",
+        "wait",
+        "actually",
+        "definitely",
+        "absolutely",
+        "of",
+        "im",
+        "ive",
+        "id",
+        "hes",
+        "shes",
+        "theyre",
+        "were",
+        "dont",
+        "hold",
+        "shed",
+        "hed",
+        "theyd",
+        "youd",
+        "hell",
+        "shell",
+        "ill",
+        "well",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "cant",
+        "wont",
+        "but",
+        "and",
+        "so",
+        "just",
+        "really",
+        "mate",
+        "my",
+        "our",
+        "his",
+        "her",
+        "their",
+        "this",
+        "those",
+        "these",
+    ]
+)
+ORDINALS: Final = {
+    **{
+        w: i
+        for i, w in enumerate(
+            ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 1
+        )
+    },
+    **{
+        w: i
+        for i, w in enumerate(
+            ["first", "second", "third", "fourth", "fifth", "sixth", "seventh"], 1
+        )
+    },
+    **{w: i for i, w in enumerate(["1st", "2nd", "3rd", "4th", "5th", "6th", "7th"], 1)},
+    "top": 1,
+}
+LAST: Final = frozenset({"last", "bottom", "final", "end"})
+POSITION_FILLERS: Final = frozenset(
+    [
+        "the",
+        "one",
+        "bit",
+        "part",
+        "field",
+        "section",
+        "box",
+        "number",
+        "no",
+        "num",
+        "option",
+        "item",
+        "please",
+        "pls",
+        "thanks",
+    ]
+)
 INTERJECTIONS: Final = frozenset(
     {"yes", "y", "yep", "yeah", "yea", "yup", "no", "n", "nope", "nah", "na", "naw", "aye"}
 )
@@ -145,6 +254,9 @@ class AnswerParser:
 
     def __init__(self, words: Mapping[str, Any]) -> None:
         self.negators = frozenset(fold(str(w)) for w in words.get("negators", ()))
+        self.dominant: Mapping[str, str] = {
+            str(q): str(a) for q, a in (words.get("dominant") or {}).items()
+        }
         self.negatable = frozenset(fold(str(w)) for w in words.get("negatable", ()))
         self.doubting = tuple(
             tuple(fold(str(d)).split()) for d in words.get("doubting", ()) if fold(str(d))
@@ -174,6 +286,10 @@ class AnswerParser:
         """One of `allowed` from a group's phrases, a number ("3", "number 4") counting in
         the order `allowed` is given, or the answer id itself typed ("not_asked")."""
         folded = fold(text)
+        if group == "record_field":
+            place = _place(folded.split(), len(allowed))
+            if place is not None:
+                return Parsed(allowed[place]) if 0 <= place < len(allowed) else Parsed(None)
         number = _NUMBER.match(folded)
         if number and group == "record_field":
             index = int(number.group(1)) - 1
@@ -193,10 +309,13 @@ class AnswerParser:
         if group == "record_field":
             beside = _RELATIVE.search(folded)
             if beside:
-                name = self._read(beside.group(2), [group], allowed, polar=False).answer
-                if name is None:
-                    return Parsed(None)
-                index = allowed.index(name) + (1 if beside.group(1) in ("after", "below") else -1)
+                spot = _place(beside.group(2).split(), len(allowed))
+                if spot is None:
+                    name = self._read(beside.group(2), [group], allowed, polar=False).answer
+                    if name is None:
+                        return Parsed(None)
+                    spot = allowed.index(name)
+                index = spot + (1 if beside.group(1) in ("after", "below") else -1)
                 return Parsed(allowed[index]) if 0 <= index < len(allowed) else Parsed(None)
         if group == "consent" and self._conditional(folded):
             return Parsed(None, ambiguous=True)
@@ -219,21 +338,26 @@ class AnswerParser:
         for part in parts:
             for answer in self._in_clause(part, groups, polar=polar):
                 answers.append((answer, part))
-        if not answers or (polar and _asks_back(text, parts, answers)):
+        asks_back_counts = polar or "record_confirm" in groups
+        if not answers or (asks_back_counts and _asks_back(text, parts, answers)):
             return Parsed(None)
         said = _what_counts(
             answers,
             parts,
-            weigh_but=polar or "record_confirm" in groups,
+            weigh_but=polar or bool({"record_confirm", "person"} & set(groups)),
             changed=bool(CHANGED.search(fold(text))),
         )
         # a weak answer ("~…": "yes" at the special category question) counts only alone
         strong = [a for a in said if not a.startswith(WEAK)]
         said = strong or [a[len(WEAK) :] for a in said]
         distinct = list(dict.fromkeys(said))
-        if len(distinct) > 1 and polar and UNSURE in distinct:
+        if len(distinct) > 1 and polar and UNSURE in distinct and UNSURE in allowed:
             # "yes, I think so, not 100% though": a hedge on top of an answer is still unsure
-            distinct = [UNSURE] if UNSURE in allowed else distinct
+            distinct = [UNSURE]
+        winner = self.dominant.get(groups[0]) if groups else None
+        if len(distinct) > 1 and winner in distinct:
+            # "yes, but there's a baby in the house": at this question that answer decides
+            distinct = [winner]
         if set(distinct) == {"adult", "adult_lacking_capacity"}:
             distinct = ["adult_lacking_capacity"]  # "elderly man, advanced dementia"
         if len(distinct) != 1:
@@ -249,6 +373,7 @@ class AnswerParser:
         for n, group in enumerate(groups):
             own = n == 0 and len(groups) > 1
             found.extend((f, own) for f in self.groups[group].find(tokens, covered))
+        found = [item for item in found if not _determiner_no(tokens, item[0])]
         found.sort(key=lambda item: item[0].start)
         answers = []
         for k, (f, _own) in enumerate(found):
@@ -303,6 +428,27 @@ class AnswerParser:
         return self.groups["commands"].exact(text)
 
 
+def _determiner_no(tokens: Sequence[str], f: _Found) -> bool:
+    """ "no" in "there's no point" or "no others at risk": a determiner, not an answer."""
+    if tuple(tokens[f.start : f.end]) != ("no",) or f.end >= len(tokens):
+        return False
+    return tokens[f.end] not in AFTER_A_NO
+
+
+def _place(tokens: Sequence[str], count: int) -> int | None:
+    """An index from "the third one", "number five", "6", "the last bit", "top"; None when the
+    words name no place in a list of `count`."""
+    words = [t for t in tokens if t not in POSITION_FILLERS]
+    if len(words) != 1:
+        return None
+    word = words[0]
+    if word.isdigit():
+        return int(word) - 1
+    if word in LAST:
+        return count - 1
+    return ORDINALS[word] - 1 if word in ORDINALS else None
+
+
 def _what_counts(
     answers: Sequence[tuple[str, _Clause]],
     parts: Sequence[_Clause],
@@ -323,10 +469,18 @@ def _what_counts(
         contrast = [a for a, part in answers if part.contrast]
         if contrast:
             return [*leading, *contrast] if opens else contrast
-        if leading and len(first.tokens) <= 3 and len(parts) > 1:
+        if opens and leading and len(first.tokens) <= 3 and len(parts) > 1:
             return leading
     firm = [a for a, part in answers if not part.reason]
     return firm or [a for a, _ in answers]
+
+
+def asks_back(text: str) -> bool:
+    """The message is a question back ("what happens to it once it's saved?")."""
+    parts = clauses(text)
+    return bool(parts) and (
+        text.rstrip().endswith("?") or bool(_QUESTION_START.match(" ".join(parts[0].tokens)))
+    )
 
 
 def _asks_back(text: str, parts: Sequence[_Clause], answers: Sequence[Any]) -> bool:

@@ -19,11 +19,13 @@ shown back, then saved.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.effects import SaveRecord
 from bot.core.replies import Choice, Reply, ReplyKind
+from bot.dialogs.answers import asks_back
 from bot.dialogs.flow import FLOW_VERSION, SHARING_OUTCOMES
 from bot.dialogs.kit import Kit
 from bot.dialogs.machine import (
@@ -52,6 +54,7 @@ from bot.dialogs.record_fields import (
 )
 from bot.dialogs.say import DIALOG, ESCALATE, RECORD
 from bot.dialogs.state import CONFIRM, OUTCOME, WHICH_PART, DialogState, record_step
+from bot.knowledge.text import fold
 from bot.knowledge.words import RECORD_FIELDS
 
 __all__ = [
@@ -66,6 +69,7 @@ __all__ = [
     "summary_lines",
 ]
 
+EXCEPT = re.compile(r"\b(except|apart from|other than|but|only|just)\b")  # "fine except the ref"
 FIELD = "field"
 CONFIRMING = "confirm"
 CHOOSING = "which part"
@@ -231,11 +235,17 @@ class Record:
         return Turn(nxt, [self.ask(nxt, remaining[0])])
 
     def typed_at_check(self, state: DialogState, event: Event) -> Result:
-        part = self.kit.parser.option(EDIT_FIELD, event.value, list(fields_for(state.outcome)))
-        if part.answer is not None and not event.value.strip().isdigit():
-            # "change the reasons": straight to that part
-            return self.edit(state, Event(event.kind, event.inbound, EDIT_FIELD, part.answer))
         parsed = self.kit.parser.option("record_confirm", event.value, ["save", "edit"])
+        part = self.kit.parser.option(EDIT_FIELD, event.value, list(fields_for(state.outcome)))
+        naming = part.answer is not None and not event.value.strip().isdigit()
+        if (
+            naming
+            and not asks_back(event.value)
+            and (parsed.answer != "save" or EXCEPT.search(fold(event.value)))
+        ):
+            # "change the reasons", "all fine except the case ref": straight to that part
+            assert part.answer is not None
+            return self.edit(state, Event(event.kind, event.inbound, EDIT_FIELD, part.answer))
         if parsed.answer is None:
             return Turn(state, [self.kit.reask(), *self.current(state)])
         return self.action(state, Event(event.kind, event.inbound, RECORD, parsed.answer))

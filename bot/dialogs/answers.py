@@ -11,10 +11,12 @@ bot asks again rather than guess.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bot.knowledge.search import SpellFixer
 from bot.knowledge.text import fold
 
 YES, NO, UNSURE = "yes", "no", "unsure"
@@ -39,6 +41,72 @@ _NUMBER = re.compile(
     r"^(?:(?:number|no|num|nr|option|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
 )
 NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
+SPELL_FROM: Final = 5  # shorter words are never "corrected" (too many near neighbours)
+MODALS: Final = frozenset(
+    [
+        "would",
+        "could",
+        "can",
+        "does",
+        "do",
+        "is",
+        "are",
+        "should",
+        "will",
+        "has",
+        "have",
+        "did",
+        "was",
+        "shall",
+        "might",
+        "may",
+    ]
+)  # not "were": folded, "we're" is the same word
+REQUESTS: Final = frozenset({"can", "could", "may"})  # "can I add something": not a question
+WH_WORDS: Final = frozenset(
+    ["what", "which", "who", "whom", "whose", "why", "how", "when", "where", "whats"]
+)
+QUESTION_SUBJECTS: Final = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "it",
+        "she",
+        "he",
+        "they",
+        "that",
+        "this",
+        "my",
+        "her",
+        "his",
+        "i",
+        "we",
+        "you",
+        "anyone",
+        "someone",
+        "there",
+        "their",
+        "our",
+        "anybody",
+        "somebody",
+        "these",
+        "those",
+    ]
+)
+# Emoji people answer with, read as words.
+EMOJI: Final = {
+    "👍": " yes ",
+    "👌": " yes ",
+    "✅": " yes ",
+    "✔": " yes ",
+    "🙂": " ",
+    "👎": " no ",
+    "❌": " no ",
+    "🙁": " ",
+    "🤷": " not sure ",
+    "🤔": " not sure ",
+}
 # "the one after lawful basis": the record part next to the one named
 _RELATIVE = re.compile(r"\b(after|before|below|above) (?:the )?(.+)$")
 # Words that may follow "no" when it answers ("no, it isn't", "no the ex has…"); "no" before
@@ -228,25 +296,49 @@ class _Clause:
     tokens: tuple[str, ...]
     reason: bool  # starts with "because", "so", …: it explains the answer before it
     contrast: bool  # starts with "but", "though", …
+    question: bool = False  # ends with "?", or opens like one ("would a first name count")
 
 
 def clauses(text: str) -> list[_Clause]:
     """Split a message at punctuation and at words that start a reason or a contrast."""
     out: list[_Clause] = []
-    for chunk in _CLAUSE_BREAK.split(text):
+    pieces = _CLAUSE_BREAK.split(text)
+    breaks = _CLAUSE_BREAK.findall(text)
+    for n, chunk in enumerate(pieces):
         words = fold(chunk).split()
+        ends_with_question = n < len(breaks) and "?" in breaks[n]
         current: list[str] = []
         reason = contrast = False
+        parts: list[_Clause] = []
         for word in words:
             if word in REASONS or word in BUT:
                 if current:
-                    out.append(_Clause(tuple(current), reason, contrast))
+                    parts.append(_Clause(tuple(current), reason, contrast))
                 current, reason, contrast = [], word in REASONS, word in BUT
                 continue
             current.append(word)
         if current:
-            out.append(_Clause(tuple(current), reason, contrast))
+            parts.append(_Clause(tuple(current), reason, contrast))
+        for k, part in enumerate(parts):
+            # "maybe?", "i think so?": a tentative answer, not a question back
+            tentative = len(part.tokens) <= 3 and not (set(part.tokens) & WH_WORDS)
+            asked = ends_with_question and k == len(parts) - 1 and not tentative
+            asks = asked or _opens_a_question(part.tokens)
+            out.append(_Clause(part.tokens, part.reason, part.contrast, asks))
     return out
+
+
+def _opens_a_question(tokens: Sequence[str]) -> bool:
+    """ "what do you mean", "would a first name count", "is it confidential" — not "is at risk"."""
+    phrase = " ".join(tokens)
+    if _QUESTION_START.match(phrase):
+        return True
+    return (
+        len(tokens) >= 3
+        and tokens[0] in MODALS
+        and tokens[1] in QUESTION_SUBJECTS
+        and not (tokens[0] in REQUESTS and tokens[1] in ("i", "we"))
+    )
 
 
 class AnswerParser:
@@ -269,6 +361,14 @@ class AnswerParser:
             for name, groups in words.items()
             if isinstance(groups, Mapping)
         }
+        vocabulary: Counter[str] = Counter()
+        for groups in words.values():
+            for texts in groups.values() if isinstance(groups, Mapping) else ():
+                for text in texts:
+                    vocabulary.update(fold(str(text)).split())
+        vocabulary.update(self.negators)
+        # "definately", "bruses", "concent": typos corrected to the answers' own words
+        self._speller = SpellFixer(vocabulary)
 
     # ------------------------------------------------------------------ the dialog's questions
     def answer(self, question_id: str, text: str, allowed: Sequence[str]) -> Parsed:
@@ -333,13 +433,16 @@ class AnswerParser:
     def _read(
         self, text: str, groups: Sequence[str], allowed: Sequence[str], *, polar: bool
     ) -> Parsed:
-        parts = clauses(text)
+        parts = self._clauses(text)
         answers: list[tuple[str, _Clause]] = []
         for part in parts:
             for answer in self._in_clause(part, groups, polar=polar):
                 answers.append((answer, part))
-        asks_back_counts = polar or "record_confirm" in groups
-        if not answers or (asks_back_counts and _asks_back(text, parts, answers)):
+        if polar or "record_confirm" in groups:
+            # "is it confidential? yeah it is": a question (echoed, or asked back) is no
+            # answer; a question and nothing else ("what do you mean?") is asked again
+            answers = [(a, part) for a, part in answers if not part.question]
+        if not answers:
             return Parsed(None)
         said = _what_counts(
             answers,
@@ -365,6 +468,17 @@ class AnswerParser:
         if distinct[0] not in allowed:
             return Parsed(None)
         return Parsed(distinct[0])
+
+    def _clauses(self, text: str) -> list[_Clause]:
+        alone = text.strip()
+        for emoji, word in EMOJI.items():
+            # an emoji on its own is an answer; beside words it only goes with them ("no 👍")
+            text = text.replace(emoji, word if alone == emoji else " ")
+        fixed = []
+        for part in clauses(text):
+            tokens = tuple(self._speller.fix(t) if len(t) >= SPELL_FROM else t for t in part.tokens)
+            fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
+        return fixed
 
     def _in_clause(self, part: _Clause, groups: Sequence[str], *, polar: bool) -> list[str]:
         tokens = part.tokens
@@ -478,16 +592,4 @@ def _what_counts(
 def asks_back(text: str) -> bool:
     """The message is a question back ("what happens to it once it's saved?")."""
     parts = clauses(text)
-    return bool(parts) and (
-        text.rstrip().endswith("?") or bool(_QUESTION_START.match(" ".join(parts[0].tokens)))
-    )
-
-
-def _asks_back(text: str, parts: Sequence[_Clause], answers: Sequence[Any]) -> bool:
-    """A question back ("what kind of harm do you mean?", "safe for who?") is no answer,
-    unless an answer stands before it on its own ("yes — why do you ask?")."""
-    asks = text.rstrip().endswith("?") or bool(_QUESTION_START.match(" ".join(parts[0].tokens)))
-    if not asks:
-        return False
-    first = parts[0]
-    return not (len(parts) > 1 and len(first.tokens) <= 2 and answers[0][1] is first)
+    return bool(parts) and all(part.question for part in parts)

@@ -103,3 +103,15 @@ async def test_the_app_home_shows_what_the_bot_does_myths_golden_rules_and_conta
     assert {"q": "entry", "a": "myth.gdpr-barrier"} in buttons
     assert "seven golden rules" in text.lower() and "1. Protecting a child" in text
     assert "Local contacts" in text and "Children's social care front door" in text
+
+
+async def test_a_mention_too_long_to_read_is_refused_as_in_a_dm(slack: SlackHarness) -> None:
+    mention = payload("event_app_mention")
+    mention["event"]["text"] = "<@UBOT0001> " + ("is consent always needed? " * 1200)[:30_000]
+
+    assert await slack.event(mention) == 200
+
+    [reply] = slack.fake.ephemerals
+    refusal = slack.bot.conversation.words.text("too_long", max=4000)
+    assert reply["text"] == refusal and reply["user"] == USER
+    assert "consent" not in json.dumps(reply["blocks"]).lower()

@@ -701,15 +701,15 @@ class SlackChannel:
             self.spawn(self.show(reply, channel, only_for=user), "claim")
 
     def _myth(self, user: str, question: str) -> list[Reply]:
-        """/myth: a knowledge answer, rendered exactly as in a DM (rate limited like a turn)."""
+        """/myth: a knowledge answer presented exactly as in a DM — a safety note first when
+        the question might describe danger now, "Did you mean…" when the search is not sure,
+        the offer to work through a decision after a case story (rate limited like a turn)."""
         conversation = self.bot.conversation
         if not self.bot.limiter.allow(user):
             return [Reply(kind=ReplyKind.INFO, text=conversation.words.text("rate_limited"))]
         result = conversation.knowledge.ask(question)
         self.spawn(self.bot.count_answer(question, result), "/myth count")
-        if result.entry is None:
-            return conversation.say.none(m.id for m in result.alternatives)
-        return [conversation.say.entry(result.entry)]
+        return conversation.say.answer(result, in_dialog=False)
 
     # ------------------------------------------------------------------ showing replies
     async def show(

@@ -328,6 +328,7 @@ class TeamsChannel:
         )
         self._reply_error = ""
         self._purger: asyncio.Task[None] | None = None
+        self.searches = extension.SearchCounts(bot.count_answer)
 
     # ------------------------------------------------------------------ Channel protocol
     @property
@@ -384,6 +385,7 @@ class TeamsChannel:
         }
 
     async def shutdown(self) -> None:
+        await self.searches.flush()
         if self._purger is not None:
             self._purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -621,9 +623,12 @@ class TeamsChannel:
             else:
                 body = {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": ""}
         elif activity.name == COMPOSE_QUERY:
-            body = extension.answer_query(
+            found = extension.search(
                 activity.value, self.bot.conversation, more_label=self._more_label()
             )
+            body = found.body
+            if found.found is not None:
+                self.searches.searched(person_of(activity)[0], found.query, found.found)
         response = InvokeResponse(status=200, body=body)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
 

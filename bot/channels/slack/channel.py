@@ -47,6 +47,8 @@ from bot.channels.slack.api import (
 from bot.channels.slack.sender import SlackSender, fix_for
 from bot.core.replies import Inbound, Reply, ReplyKind
 from bot.dialogs.flow import ALL_QUESTIONS
+from bot.dialogs.state import DialogState
+from bot.records.db import StoreUnavailable
 from bot.records.deliver import PermanentFailure, Sender
 from bot.service import Bot, Handled
 from bot.settings import Settings
@@ -494,10 +496,10 @@ class SlackChannel:
 
         await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "mention")
 
-    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user = text_at(event, "user")
         if user and event.get("tab", "home") == "home":
-            self.spawn(self._publish_home(user), "app home")
+            self.spawn(self._publish_home(team_of(body), user), "app home")
 
     async def _on_canishare(self, ack: Any, body: dict[str, Any], command: dict[str, Any]) -> None:
         user = text_at(command, "user_id")
@@ -781,22 +783,41 @@ class SlackChannel:
             self._dms[user] = str(opened["channel"]["id"])
         return self._dms[user]
 
-    async def _publish_home(self, user: str) -> None:
-        await self.client.views_publish(user_id=user, view=self.home_view())
+    async def _publish_home(self, team: str, user: str) -> None:
+        welcome = await self._welcome_for(dm_key(team, user))
+        await self.client.views_publish(user_id=user, view=self.home_view(welcome))
 
-    def home_view(self) -> dict[str, Any]:
-        if self._home is None:
-            conversation = self.bot.conversation
-            kb = conversation.knowledge.kb
-            rules = kb.entries.get("topic.golden-rules")
-            self._home = render.home_view(
-                conversation.say.menu(with_welcome=True),
-                conversation.say.myths(),
-                conversation.say.entry(rules, full=False, in_dialog=True) if rules else None,
-                kb.contact_lines(kb.contacts),
-                kb.organisation,
-            )
-        return self._home
+    async def _welcome_for(self, conversation: str) -> list[Reply] | None:
+        """The offer to carry on or start again when the person has a dialog in progress in
+        their DM (None when they have not, or the store cannot say: the usual welcome then)."""
+        try:
+            raw, _ = await self.bot.store.load_state(conversation)
+        except StoreUnavailable as exc:
+            log.warning("App Home: could not read the dialog in progress (%s)", exc)
+            return None
+        state = DialogState.from_json(raw)
+        if not state.in_dialog:
+            return None
+        return self.bot.conversation.welcome(state, self.bot.clock())
+
+    def home_view(self, welcome: Sequence[Reply] | None = None) -> dict[str, Any]:
+        """The App Home tab: the welcome (or `welcome`, the offer to carry on with a dialog in
+        progress), the myths, the golden rules and the local contacts."""
+        if welcome is None and self._home is not None:
+            return self._home
+        conversation = self.bot.conversation
+        kb = conversation.knowledge.kb
+        rules = kb.entries.get("topic.golden-rules")
+        view = render.home_view(
+            list(welcome) if welcome else conversation.say.menu(with_welcome=True),
+            conversation.say.myths(),
+            conversation.say.entry(rules, full=False, in_dialog=True) if rules else None,
+            kb.contact_lines(kb.contacts),
+            kb.organisation,
+        )
+        if welcome is None:
+            self._home = view
+        return view
 
     # ------------------------------------------------------------------ background work
     def spawn(self, work: Coroutine[Any, Any, None], what: str, *, after: str = "") -> None:

@@ -60,6 +60,8 @@ from bot.channels.teams.sender import (
 )
 from bot.core.replies import Choice, Inbound, Reply, ReplyKind
 from bot.dialogs.flow import ALL_QUESTIONS
+from bot.dialogs.state import DialogState
+from bot.records.db import StoreUnavailable
 from bot.records.deliver import Sender
 from bot.service import Bot
 from bot.settings import Settings
@@ -595,10 +597,13 @@ class TeamsChannel:
             await self._welcome(context)
 
     async def _welcome(self, context: TurnContext) -> None:
+        """Installed in a personal chat: the welcome, or — when the person has a dialog in
+        progress there (installed again, say) — the offer to carry on or start again.
+        Installed in a team: the welcome and the offer to go private."""
         say = self.bot.conversation.say
         private = is_personal(context.activity)
         if private:
-            replies = say.menu(with_welcome=True)
+            replies = await self._personal_welcome(conversation_key(context.activity))
         else:
             words = self.bot.conversation.words
             offer = Reply(
@@ -609,6 +614,14 @@ class TeamsChannel:
             replies = [say.menu(with_welcome=True)[0], offer]
         context.activity.id = None  # a new message, not a reply to the membership event
         await self._reply(context, replies, private=private)
+
+    async def _personal_welcome(self, key: str) -> list[Reply]:
+        try:
+            raw, _ = await self.bot.store.load_state(key)
+        except StoreUnavailable as exc:
+            log.warning("Teams: could not read the dialog in progress for a welcome (%s)", exc)
+            raw = None
+        return self.bot.conversation.welcome(DialogState.from_json(raw), self.bot.clock())
 
     async def _invoke(self, context: TurnContext) -> None:
         """Answer an invoke: the leads' claim (a Universal Action), a compose-box search;

@@ -185,6 +185,7 @@ def check_dialog_words(
         need("record", ["fields", name, "prompt"], object)
     for key in ("shared", "not_shared"):
         need("record", ["intro", key])
+    need("record", ["cancel_label"])
     need("record", ["professional_roles"], list)
     need("record", ["own_contact_cues"], list)
 

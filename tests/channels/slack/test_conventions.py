@@ -14,6 +14,7 @@ from bot.channels.slack import render
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind
 from tests.channels.slack.conftest import DM, SlackHarness, button_with, payload
 from tests.channels.slack.flows import TO_SHARE_WITHOUT_CONSENT, click_through
+from tests.words import WORDS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -167,7 +168,7 @@ def test_a_short_label_and_a_placeholder_given_by_the_form_are_used() -> None:
     )
     form = Form(id="record", title="Record this decision", submit_label="Save", fields=(field,))
 
-    [element] = selects(render.record_modal(form, "{}"))
+    [element] = selects(render.record_modal(form, "{}", WORDS))
 
     assert element["placeholder"]["text"] == "Does it include special category information?"
     assert element["options"][0]["text"]["text"] == "Yes — safeguarding (DPA 2018 Sch 1 para 18)"
@@ -183,7 +184,7 @@ def test_an_answer_with_more_to_say_has_a_more_button_carrying_its_entry_id() ->
         choices=(Choice("Work through a decision", "menu", "start"),),
     )
 
-    [(_, blocks)] = render.messages([reply])
+    [(_, blocks)] = render.messages([reply], WORDS)
 
     more = [
         e
@@ -201,7 +202,7 @@ def test_an_answer_with_more_to_say_has_a_more_button_carrying_its_entry_id() ->
 def test_more_to_say_without_an_entry_is_shown_at_once() -> None:
     reply = Reply(kind=ReplyKind.INFO, text="Short.", more="All of it.")
 
-    [(_, blocks)] = render.messages([reply])
+    [(_, blocks)] = render.messages([reply], WORDS)
 
     assert "All of it." in json.dumps(blocks)
     assert not [b for b in blocks if b["type"] == "actions"]

@@ -29,10 +29,6 @@ PREVIEW_CHARACTERS: Final = 120
 # once they have stopped typing this long, so the report counts searches, not keystrokes.
 SEARCH_SETTLED_SECONDS: Final = 2.0
 THUMBNAIL: Final = "application/vnd.microsoft.card.thumbnail"
-NOTHING_FOUND: Final = (
-    "No answer matches that. Try a few words such as consent, GDPR or information sharing "
-    "agreement, or clear the box to see the myths."
-)
 
 
 def query_text(value: object) -> str:
@@ -78,26 +74,24 @@ def matching(conversation: Conversation, found: Lookup | None) -> list[Entry]:
     return [entries[i] for i in dict.fromkeys(ids) if i in entries]
 
 
-def answer_card(
-    conversation: Conversation, entry: Entry, *, more_label: str, note: str = ""
-) -> render.Card:
+def answer_card(conversation: Conversation, entry: Entry, *, note: str = "") -> render.Card:
     """The card a person inserts: the short answer, its sources, the rest behind "More" —
     and first, when the search read the words as possibly danger now, the safety note."""
     reply = conversation.say.entry(entry, full=False)
     reply = dataclasses.replace(reply, choices=(), more=reply.more or entry.explanation)
-    card = render.reply_card(reply, more_label=more_label)
+    card = render.reply_card(reply, words=conversation.words.channel)
     if note:
         card["body"].insert(0, render.text_block(note, color="Attention", weight="Bolder"))
     return card
 
 
 def result(
-    conversation: Conversation, entry: Entry, *, more_label: str, note: str = "", preview: str = ""
+    conversation: Conversation, entry: Entry, *, note: str = "", preview: str = ""
 ) -> dict[str, Any]:
     """One search result: the card to insert, and its line in the list of results."""
     return {
         "contentType": render.CONTENT_TYPE,
-        "content": answer_card(conversation, entry, more_label=more_label, note=note),
+        "content": answer_card(conversation, entry, note=note),
         "preview": {
             "contentType": THUMBNAIL,
             "content": {
@@ -108,7 +102,7 @@ def result(
     }
 
 
-def search(value: object, conversation: Conversation, *, more_label: str) -> Search:
+def search(value: object, conversation: Conversation) -> Search:
     """Answer a compose-box search (the invoke's body) with the same lookup as a typed
     question. An inserted card carries no buttons, so of the lookup's presentation flags only
     the safety note applies: on every card of that search, and as the best one's preview
@@ -118,13 +112,12 @@ def search(value: object, conversation: Conversation, *, more_label: str) -> Sea
     skip, count = page_of(value)
     entries = matching(conversation, found)
     if not entries:
-        return Search(
-            query, found, {"composeExtension": {"type": "message", "text": NOTHING_FOUND}}
-        )
+        nothing = conversation.words.channel.nothing_found
+        return Search(query, found, {"composeExtension": {"type": "message", "text": nothing}})
     note = conversation.words.text("safety_note") if found and found.safety_note else ""
     page = entries[skip : skip + count]
     attachments = [
-        result(conversation, e, more_label=more_label, note=note, preview=note if i == 0 else "")
+        result(conversation, e, note=note, preview=note if i == 0 else "")
         for i, e in enumerate(page)
     ]
     body: dict[str, Any] = {

@@ -161,7 +161,7 @@ class _Driver:
         from bot.channels.console import render
 
         for r in replies:
-            text = render(r, numbered=False)
+            text = render(r, self.bot.conversation.words.channel, numbered=False)
             self.run.transcript.append(text)
             self.say("bot: " + text.replace("\n", "\n     "))
 

@@ -86,7 +86,7 @@ async def test_the_fuller_explanation_is_printed_after_the_short_answer(core: Co
     entry = core.knowledge.kb.entries["myth.gdpr-barrier"]
     reply = core.conversation.say.entry(entry)
 
-    text = render(reply)
+    text = render(reply, core.conversation.words.channel)
 
     first_words = entry.explanation.split()[0]
     assert text.index(entry.answer.split()[0]) < text.rindex(first_words)

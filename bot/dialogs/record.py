@@ -168,7 +168,10 @@ class Record:
 
     def which_part(self, state: DialogState) -> Turn:
         choices = tuple(Choice(self.rec.label(f), EDIT_FIELD, f) for f in fields_for(state.outcome))
-        return Turn(state, [Reply(kind=ReplyKind.QUESTION, text="Which part?", choices=choices)])
+        asking = Reply(
+            kind=ReplyKind.QUESTION, text=self.kit.words.text("which_part"), choices=choices
+        )
+        return Turn(state, [asking])
 
     # ------------------------------------------------------------------ fields
     def clicked(self, state: DialogState, event: Event) -> Turn:

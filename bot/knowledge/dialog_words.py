@@ -43,6 +43,13 @@ REQUIRED_MESSAGES: Final = (
     "reask_hint",
     "resume",
     "why_prefix",
+    "question_number",
+    "verdict_myth",
+    "verdict_true",
+    "consent_advice_title",
+    "checklist_lead",
+    "which_part",
+    "busy",
     "started",
     "restarted",
     "nothing_to_undo",
@@ -165,6 +172,13 @@ CHANNEL_PLACEHOLDERS: Final = {
 }
 
 
+MESSAGE_PLACEHOLDERS: Final = {
+    "question_number": {"number"},
+    "verdict_myth": {"title"},
+    "verdict_true": {"title"},
+}
+
+
 def placeholders(template: str) -> set[str] | None:
     """The {names} a template fills in (None when it is not a valid template)."""
     try:
@@ -279,6 +293,11 @@ def check_dialog_words(
         for key in keys:
             need("messages", [section, key])
     need("messages", ["pii", "advice", "default"])
+    for key, wanted in MESSAGE_PLACEHOLDERS.items():
+        template = (words.get("messages") or {}).get(key)
+        if isinstance(template, str) and placeholders(template) != wanted:
+            named = ", ".join("{" + n + "}" for n in sorted(wanted))
+            problem("messages", key, f"must have {named}")
     for key in CHANNEL_WORDS:
         template = need("messages", ["channels", key])
         wanted = CHANNEL_PLACEHOLDERS.get(key, set())

@@ -122,3 +122,11 @@ def test_a_channel_word_with_the_wrong_placeholder_stops_start_up(copy: Path) ->
     found = problems(copy)
 
     assert any("channels.answered" in p and "{label}" in p for p in found), found
+
+
+def test_a_message_with_the_wrong_placeholder_stops_start_up(copy: Path) -> None:
+    edit(copy, "messages", lambda d: d.update(verdict_myth="Myth: {name}"))
+
+    found = problems(copy)
+
+    assert any("verdict_myth" in p and "{title}" in p for p in found), found

@@ -13,13 +13,17 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.knowledge.base import KnowledgeError
 from bot.records.db import StoreUnavailable
 from bot.records.store import FAILED, NO_DESTINATION, Delivery, Store
 from bot.report.cli import add_gaps_parser, add_report_parser
 from bot.settings import Settings, SettingsError, StartupError, load_settings
+
+if TYPE_CHECKING:  # imported when used: every command starts quickly
+    from bot.app import Core
+    from bot.knowledge.search import Lookup
 
 EXIT_USAGE = 2
 
@@ -205,19 +209,23 @@ def ask(settings: Settings, text: list[str], *, as_json: bool) -> int:
             print(json.dumps(lookup_json(result, core.knowledge.kb, menu), ensure_ascii=False))
             sys.stdout.flush()
             continue
-        from bot.channels.console import render
-
-        say = core.conversation.say
-        if result.entry is None:
-            replies = say.none(m.id for m in result.alternatives)
-        else:
-            replies = [say.entry(result.entry)]
         if answered and from_stdin:
             print("\n" + "-" * 40 + "\n")
-        print("\n\n".join(render(r, numbered=False) for r in replies))
+        print(answer_text(core, result))
         sys.stdout.flush()
         answered += 1
     return 0
+
+
+def answer_text(core: Core, found: Lookup) -> str:
+    """`ask` without --json: the answer presented as in a chat — a safety note first when
+    the question might describe danger now, "Did you mean…" when the search is not sure, the
+    offer to work through a decision after a case story."""
+    from bot.channels.console import render
+
+    replies = core.conversation.say.answer(found, in_dialog=False)
+    words = core.conversation.words.channel
+    return "\n\n".join(render(r, words, numbered=False) for r in replies)
 
 
 async def chat(settings: Settings) -> int:

@@ -161,7 +161,7 @@ class _Driver:
         from bot.channels.console import render
 
         for r in replies:
-            text = render(r, numbered=False)
+            text = render(r, self.bot.conversation.words.channel, numbered=False)
             self.run.transcript.append(text)
             self.say("bot: " + text.replace("\n", "\n     "))
 
@@ -244,7 +244,9 @@ class _Driver:
                 return await self.send(choice=(field_id, "none"))
             raise DecideError(f"facts: record needs '{field_id}' for this outcome")
         value = self.record[field_id]
-        offered = [c.a for r in before if r.question_id == field_id for c in r.choices]
+        offered = [
+            c.a for r in before if r.question_id == field_id for c in r.choices if c.q == field_id
+        ]
         if field_id in CHOICE_FIELDS and value in offered:
             replies = await self.send(choice=(field_id, value))
         else:

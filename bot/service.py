@@ -159,6 +159,7 @@ def platform_of(channel: str) -> str:
 
 SERVICE_WORDS = (
     ("couldnt_save",),
+    ("busy",),
     ("record_saved_undelivered", "title"),
     ("record_saved_undelivered", "text"),
     ("record_saved_undelivered", "why"),
@@ -263,10 +264,7 @@ class Bot:
                 replies = self._honest(turn.replies, records)
                 return Handled(replies, records=[dict(r.body) for r in records])
             log.info("state of %s changed meanwhile; running the turn again", inbound.conversation)
-        busy = Reply(
-            kind=ReplyKind.INFO,
-            text="Two of your messages arrived at once. Please send that one again.",
-        )
+        busy = Reply(kind=ReplyKind.INFO, text=self.conversation.words.text("busy"))
         return Handled([busy])
 
     def _over_limit(self, inbound: Inbound) -> bool:

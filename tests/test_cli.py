@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import Core
+from bot.cli import answer_text
 from tests.cli_runner import TIMEOUT_SECONDS, Ran, decide_args, environment, run_many
+from tests.presented import CASE_STORY, MIGHT_BE_DANGER, NOT_SURE, presenting
 
 BAD_FACTS = {
     "missing_fact": '{"immediate_danger": "no", "legal_duty": "no"}',
@@ -228,3 +231,16 @@ def test_dev_runs_in_the_callers_folder_so_relative_paths_mean_what_was_typed(
     assert json.loads(done.stdout.splitlines()[-1])["outcome"] == "must_share"
     assert (tmp_path / "from-dotenv.db").exists()  # the .env here was read, not the project's
     assert not (ROOT / "from-dotenv.db").exists()
+
+
+def test_ask_without_json_presents_an_answer_as_a_chat_does(core: Core) -> None:
+    flagged = presenting(core)
+
+    danger = answer_text(flagged, flagged.knowledge.ask(MIGHT_BE_DANGER))
+    unsure = answer_text(flagged, flagged.knowledge.ask(NOT_SURE))
+    story = answer_text(flagged, flagged.knowledge.ask(CASE_STORY))
+
+    words = core.conversation.words
+    assert danger.startswith(words.text("safety_note"))
+    assert unsure.startswith(words.text("not_confident"))
+    assert words.text("case_story_offer") in " ".join(story.split())

@@ -348,3 +348,20 @@ async def test_an_escalation_with_no_leads_channel_gets_one_honest_message(bot: 
     [escalation] = await bot.store.records("escalation")
     [waiting] = await bot.store.undelivered()
     assert waiting.record_id == escalation["id"] and waiting.status == "no_destination"
+
+
+async def test_with_no_leads_channel_the_practitioner_is_asked_to_contact_their_lead_themselves(
+    bot: Bot,
+) -> None:
+    for line in ["can I share", "no", "no", "not sure"]:
+        await bot.handle(said(line))
+    await bot.handle(said(choice=("escalate", "start")))
+    await bot.handle(said("CP-2026-0412"))
+
+    handled = await bot.handle(said("Is a request from the housing officer legitimate?"))
+
+    [honest] = [r for r in handled.replies if "No safeguarding leads channel" in r.text]
+    assert "no lead has seen it" in honest.text and "yourself" in honest.text
+    assert "also" not in honest.text.split()  # nothing else was done for them to add to
+    assert "999" in honest.text
+    assert any("safeguarding lead" in line.lower() for line in honest.bullets)

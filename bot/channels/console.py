@@ -11,19 +11,19 @@ from datetime import UTC, datetime
 
 from bot.core.replies import Choice, Inbound, Reply, ReplyKind
 from bot.dialogs.state import DialogState
+from bot.knowledge.words import ChannelWords
 from bot.service import Bot
 
 WIDTH = 88
 QUIT = {"quit", "exit", ":q", "bye"}
-GOODBYE = "Goodbye. Remember to record your decision, whether or not you share."
 
 
-def render(reply: Reply, *, numbered: bool = True) -> str:
+def render(reply: Reply, words: ChannelWords, *, numbered: bool = True) -> str:
     """A reply as plain text: title, text, bullets, numbered choices, sources — then the
     fuller explanation (`more`), if any, as a block of its own."""
     lines: list[str] = []
     if reply.kind == ReplyKind.EMERGENCY:
-        lines.append("!!! " + (reply.title or "Emergency").upper() + " !!!")
+        lines.append("!!! " + (reply.title or words.emergency).upper() + " !!!")
     elif reply.title:
         marker = {ReplyKind.OUTCOME: "==> ", ReplyKind.WARNING: "(!) "}.get(reply.kind, "")
         lines.append(f"{marker}{reply.title}")
@@ -39,7 +39,8 @@ def render(reply: Reply, *, numbered: bool = True) -> str:
     for i, choice in enumerate(reply.choices, 1):
         lines.append(f"  [{i}] {choice.label}" if numbered else f"  - {choice.label}")
     if reply.sources:
-        lines.append("  Sources: " + "; ".join(s.cite(short=True) for s in reply.sources))
+        label = words.sources_label(len(reply.sources))
+        lines.append(f"  {label}: " + "; ".join(s.cite(short=True) for s in reply.sources))
     if reply.more:
         lines.append("")
         for paragraph in reply.more.split("\n\n"):
@@ -64,6 +65,10 @@ class ConsoleChat:
             return Inbound(self.conversation, self.user, "console", now, choice=(c.q, c.a))
         return Inbound(self.conversation, self.user, "console", now, text=text)
 
+    @property
+    def words(self) -> ChannelWords:
+        return self.bot.conversation.words.channel
+
     async def say(self, line: str) -> list[Reply]:
         handled = await self.bot.handle(self.inbound(line))
         self.choices = [c for r in handled.replies for c in r.choices]
@@ -82,7 +87,7 @@ class ConsoleChat:
         for reply in replies:
             # number choices across all replies of a turn, so "2" means the same to everyone
             renumbered = []
-            for line in render(reply).splitlines():
+            for line in render(reply, self.words).splitlines():
                 if line.startswith("  [") and "] " in line:
                     counter += 1
                     line = f"  [{counter}] " + line.split("] ", 1)[1]
@@ -96,21 +101,21 @@ class ConsoleChat:
         """Chat until "quit", end of input or Ctrl-C, which all end the chat cleanly."""
         try:
             self.show(await self.welcome(), out)
-            out("Type your question, a number to pick an option, 'help', or 'quit'.\n")
+            out(self.words.console_intro + "\n")
             while True:
                 try:
                     line = _read_interruptibly(read, "you> ")
                 except (EOFError, KeyboardInterrupt):
                     out("")
-                    out(GOODBYE)
+                    out(self.words.goodbye)
                     return 0
                 if line.strip().lower() in QUIT:
-                    out(GOODBYE)
+                    out(self.words.goodbye)
                     return 0
                 self.show(await self.say(line), out)
         except asyncio.CancelledError:  # Ctrl-C while a turn was running
             out("")
-            out(GOODBYE)
+            out(self.words.goodbye)
             return 0
 
 

@@ -326,6 +326,8 @@ class Conversation:
     def _shared_channel(self, state: DialogState, inbound: Inbound) -> Turn:
         """In a shared channel: general answers only, never a case; offer to go private."""
         text = inbound.text or ""
+        if len(text) > MAX_MESSAGE:  # refused unread, as in a DM: reading it costs the loop
+            return Turn(state, [self.say.info("too_long", max=MAX_MESSAGE)])
         kb = self.knowledge.kb
         offer = Reply(
             kind=ReplyKind.INFO,

@@ -13,12 +13,14 @@ shown back, then saved.
     confirm    "save" → saved (the end) · "change something" → which part? · the name of a
                part ("change the reasons") → that field
     which part the part's name or number, typed ("the reasons bit", "3") or clicked → that field
-    fallbacks  "cancel" → the record is dropped, the outcome kept · "back" → previous field
+    fallbacks  "cancel" / the Cancel button (on every field and the check in chat) → the
+               record is dropped, the outcome kept · "back" → previous field
     end        saved: a SaveRecord effect, and the conversation starts afresh
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -182,7 +184,7 @@ class Record:
         choices = tuple(Choice(self.rec.label(f), EDIT_FIELD, f) for f in fields_for(state.outcome))
         return Reply(
             kind=ReplyKind.QUESTION,
-            text="Which part?",
+            text=self.kit.words.text("which_part"),
             choices=choices,
             question_id=EDIT_FIELD,
         )
@@ -230,7 +232,7 @@ class Record:
         remaining = [f for f in fields_for(state.outcome) if f not in record]
         if not remaining:  # also after an edit; an old "which part?" button can't skip fields
             done = state.with_(record=record, step=CONFIRM, return_to="")
-            return Turn(done, [confirm_reply(self.draft(done), self.rec)])
+            return Turn(done, [self.check(done)])
         nxt = state.with_(record=record, step=record_step(remaining[0]))
         return Turn(nxt, [self.ask(nxt, remaining[0])])
 
@@ -339,13 +341,23 @@ class Record:
 
     # ------------------------------------------------------------------ showing where we are
     def ask(self, state: DialogState, field_id: str) -> Reply:
-        return self.rec.ask(field_id, state.outcome, state.answer_map)
+        """A record field in chat, with a Cancel choice beside its own (a form has its own)."""
+        asked = self.rec.ask(field_id, state.outcome, state.answer_map)
+        return dataclasses.replace(asked, choices=(*asked.choices, self.cancel_choice()))
+
+    def cancel_choice(self) -> Choice:
+        return Choice(self.rec.cancel_label, RECORD, "cancel")
+
+    def check(self, state: DialogState) -> Reply:
+        """The record shown back before it is saved: save, change something, or cancel."""
+        shown = confirm_reply(self.draft(state), self.rec)
+        return dataclasses.replace(shown, choices=(*shown.choices, self.cancel_choice()))
 
     def current(self, state: DialogState) -> list[Reply]:
         if state.step == CONFIRM:
-            return [confirm_reply(self.draft(state), self.rec)]
+            return [self.check(state)]
         if state.step == WHICH_PART:
-            return [confirm_reply(self.draft(state), self.rec), self.which_question(state)]
+            return [self.check(state), self.which_question(state)]
         if state_of(state.step) == FIELD:
             return [self.ask(state, state.step[4:])]
         return []

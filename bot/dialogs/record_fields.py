@@ -100,6 +100,11 @@ class RecordWords:
     def label(self, field_id: str) -> str:
         return str(self.field(field_id)["label"])
 
+    @property
+    def cancel_label(self) -> str:
+        """The chat record's Cancel button (the record is dropped; the decision stays)."""
+        return str(self.raw["cancel_label"])
+
     def max_length(self, field_id: str) -> int:
         return int(self.field(field_id).get("max_length", 1000))
 

@@ -37,7 +37,7 @@ class Say:
         answers = (*spec.answers, *((SKIP,) if spec.optional else ()))
         return Reply(
             kind=ReplyKind.QUESTION,
-            title=f"Question {number}" if number else "",
+            title=self.w.text("question_number", number=number) if number else "",
             text=q["text"],
             note=f"{self.w.text('why_prefix')} {q['why']}",
             sources=(self.w.source(q["source"]),),
@@ -87,7 +87,7 @@ class Say:
             replies.append(
                 Reply(
                     kind=ReplyKind.INFO,
-                    title="Whose consent to ask",
+                    title=self.w.text("consent_advice_title"),
                     text=advice.get(person or "unknown", advice["unknown"]),
                     sources=(self.kb_source("topic.consent-child"),),
                 )
@@ -101,7 +101,7 @@ class Say:
         return Reply(
             kind=ReplyKind.INFO,
             title=c["title"],
-            text="Before you send it, check it is:",
+            text=self.w.text("checklist_lead"),
             bullets=tuple(c["items"]),
             sources=(self.w.source(c["source"]),),
         )
@@ -123,9 +123,10 @@ class Say:
     ) -> Reply:
         """A myth or topic answer: the one-line answer as `text`, the fuller explanation as
         `more` (shown behind "More" where the channel can), with its points and sources."""
-        verdict = ""
+        title = entry.title
         if entry.kind == "myth":
-            verdict = "Myth — " if entry.verdict is False else "True — "
+            verdict = "verdict_myth" if entry.verdict is False else "verdict_true"
+            title = self.w.text(verdict, title=entry.title)
         bullets = entry.points + self.kb.contact_lines(entry.contacts)
         choices: list[Choice] = []
         if not in_dialog:
@@ -136,7 +137,7 @@ class Say:
                     choices.append(Choice(self.kb.entries[rel].title, ENTRY, rel))
         return Reply(
             kind=ReplyKind.EMERGENCY if entry.kind == "emergency" else ReplyKind.ANSWER,
-            title=f"{verdict}{entry.title}",
+            title=title,
             text=entry.answer,
             more=entry.explanation if full else "",
             bullets=bullets,

@@ -8,7 +8,9 @@ loader can call it without either module importing the other.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from bot.dialogs.flow import ALL_QUESTIONS, OUTCOMES, PERSON, SKIP, deciding_answers
@@ -41,6 +43,13 @@ REQUIRED_MESSAGES: Final = (
     "reask_hint",
     "resume",
     "why_prefix",
+    "question_number",
+    "verdict_myth",
+    "verdict_true",
+    "consent_advice_title",
+    "checklist_lead",
+    "which_part",
+    "busy",
     "started",
     "restarted",
     "nothing_to_undo",
@@ -95,6 +104,87 @@ COMMANDS: Final = (
     "myths",
 )
 NOT_WORDS: Final = frozenset({"last_reviewed"})  # file metadata, not dialog words
+
+
+@dataclass(frozen=True)
+class ChannelWords:
+    """The words Slack, Teams and the console put around the core's replies (messages.yaml,
+    `channels`): labels, headings and the channels' own short messages. A template's
+    {placeholders} are the ones `CHANNEL_PLACEHOLDERS` names, checked at start-up."""
+
+    app_name: str
+    more: str
+    source: str
+    sources: str
+    emergency: str
+    what_to_do_next: str
+    answered: str
+    chose: str
+    superseded: str
+    cancel: str
+    choose_one: str
+    choose_the: str
+    is_needed: str
+    local_contacts: str
+    local_contacts_of: str
+    record_post_title: str
+    recorded_by: str
+    answers_given: str
+    answers_so_far: str
+    request: str
+    case_reference: str
+    question: str
+    guidance_so_far: str
+    asked_by: str
+    asked_by_colleague: str
+    dm_sent: str
+    myth_usage: str
+    form_kept: str
+    request_closed: str
+    claim_elsewhere: str
+    claim_unknown: str
+    claim_yours: str
+    nothing_found: str
+    console_intro: str
+    goodbye: str
+
+    @classmethod
+    def from_messages(cls, messages: Mapping[str, Any]) -> ChannelWords:
+        section = messages["channels"]
+        return cls(**{f.name: str(section[f.name]) for f in fields(cls)})
+
+    def sources_label(self, count: int) -> str:
+        return self.source if count == 1 else self.sources
+
+
+CHANNEL_WORDS: Final = tuple(f.name for f in fields(ChannelWords))
+CHANNEL_PLACEHOLDERS: Final = {
+    "answered": {"label"},
+    "chose": {"label"},
+    "choose_the": {"label"},
+    "is_needed": {"label"},
+    "local_contacts_of": {"organisation"},
+    "record_post_title": {"record_id"},
+    "recorded_by": {"who", "when"},
+    "asked_by": {"who"},
+    "asked_by_colleague": {"name"},
+    "claim_unknown": {"escalation_id"},
+}
+
+
+MESSAGE_PLACEHOLDERS: Final = {
+    "question_number": {"number"},
+    "verdict_myth": {"title"},
+    "verdict_true": {"title"},
+}
+
+
+def placeholders(template: str) -> set[str] | None:
+    """The {names} a template fills in (None when it is not a valid template)."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError:
+        return None
 
 
 def answer_group(question_id: str) -> str:
@@ -185,6 +275,7 @@ def check_dialog_words(
         need("record", ["fields", name, "prompt"], object)
     for key in ("shared", "not_shared"):
         need("record", ["intro", key])
+    need("record", ["cancel_label"])
     need("record", ["professional_roles"], list)
     need("record", ["own_contact_cues"], list)
 
@@ -202,6 +293,17 @@ def check_dialog_words(
         for key in keys:
             need("messages", [section, key])
     need("messages", ["pii", "advice", "default"])
+    for key, wanted in MESSAGE_PLACEHOLDERS.items():
+        template = (words.get("messages") or {}).get(key)
+        if isinstance(template, str) and placeholders(template) != wanted:
+            named = ", ".join("{" + n + "}" for n in sorted(wanted))
+            problem("messages", key, f"must have {named}")
+    for key in CHANNEL_WORDS:
+        template = need("messages", ["channels", key])
+        wanted = CHANNEL_PLACEHOLDERS.get(key, set())
+        if template is not None and placeholders(template) != wanted:
+            named = ", ".join("{" + n + "}" for n in sorted(wanted)) or "no {placeholders}"
+            problem("messages", f"channels.{key}", f"must have {named}")
     need("messages", ["cancel_words"], list)
     return problems
 

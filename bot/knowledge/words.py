@@ -7,6 +7,7 @@ Which words the dialogs need, and the check that they are all there, live in
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from bot.core.replies import Source
@@ -15,10 +16,11 @@ from bot.knowledge.dialog_words import (
     NOT_WORDS,
     RECORD_FIELDS,
     UNKNOWN_ORGANISATION,
+    ChannelWords,
     check_dialog_words,
 )
 
-__all__ = ["RECORD_FIELDS", "Words", "validate_words"]
+__all__ = ["RECORD_FIELDS", "ChannelWords", "Words", "validate_words"]
 
 
 class Words:
@@ -51,6 +53,11 @@ class Words:
     def answers(self) -> Mapping[str, Any]:
         """The phrase groups of answers.yaml (without the file's review date)."""
         return {k: v for k, v in self.raw["answers"].items() if k not in NOT_WORDS}
+
+    @cached_property
+    def channel(self) -> ChannelWords:
+        """The words the channels' renderers use (messages.yaml, `channels`)."""
+        return ChannelWords.from_messages(self.raw["messages"])
 
     def message(self, key: str) -> Any:
         return self.raw["messages"][key]

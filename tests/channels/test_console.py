@@ -56,6 +56,23 @@ async def test_after_a_restart_the_console_offers_to_carry_on_the_decision(
     assert "legitimate purpose" in again.split("[1] Carry on", 1)[1]
 
 
+async def test_a_record_being_written_in_the_console_can_be_cancelled_by_its_number(
+    core: Core, db_file: Path
+) -> None:
+    decision = ["I have a concern", "no", "no", "yes", "yes", "yes", "yes", "under 12"]
+
+    printed = await chat_once(core, db_file, *decision, "record it", "1")
+
+    _, after = printed.split("What is the case reference?", 1)[1].split("[1] ", 1)
+    assert after.startswith("Cancel this record")
+    assert "cancelled the record" in after and "Your decision is still here" in after
+    bot = await build_bot(sqlite_settings(db_file), core)
+    try:
+        assert await bot.store.records("decision") == []
+    finally:
+        await bot.store.close()
+
+
 async def test_a_new_console_chat_starts_with_the_welcome_and_menu(
     core: Core, db_file: Path
 ) -> None:
@@ -69,7 +86,7 @@ async def test_the_fuller_explanation_is_printed_after_the_short_answer(core: Co
     entry = core.knowledge.kb.entries["myth.gdpr-barrier"]
     reply = core.conversation.say.entry(entry)
 
-    text = render(reply)
+    text = render(reply, core.conversation.words.channel)
 
     first_words = entry.explanation.split()[0]
     assert text.index(entry.answer.split()[0]) < text.rindex(first_words)

@@ -499,6 +499,52 @@ def test_the_record_intro_says_how_to_cancel(chat: Chat) -> None:
     assert "Type cancel" in said.text
 
 
+def test_every_record_question_in_chat_offers_a_cancel_button(chat: Chat) -> None:
+    chat.decide(RISK_REFUSED)
+    said = chat.click("record", "start")
+    cancel = ("record", "cancel")
+
+    offered: dict[str, bool] = {}
+    while said.question is not None:
+        offered[said.question] = cancel in {(c.q, c.a) for c in said.choices}
+        if said.question in ("lawful_basis", "special_category"):
+            choice = "public_task" if said.question == "lawful_basis" else "none"
+            said = chat.click(said.question, choice)
+        else:
+            said = chat.send(SHARED_FIELDS[said.question])
+
+    assert offered and all(offered.values()), offered
+    assert cancel in {(c.q, c.a) for c in said.choices}  # and the check before saving
+
+
+@pytest.mark.parametrize("field_id", ["case_reference", "lawful_basis"])
+def test_the_cancel_button_drops_the_record_and_keeps_the_outcome(
+    chat: Chat, field_id: str
+) -> None:
+    chat.decide(RISK_REFUSED)
+    said = chat.click("record", "start")
+    while said.question != field_id:
+        said = chat.send(SHARED_FIELDS[str(said.question)])
+    [label] = [c.label for c in said.choices if (c.q, c.a) == ("record", "cancel")]
+
+    said = chat.click("record", "cancel")
+
+    assert label == "Cancel this record"
+    assert "cancelled the record" in said.text and said.effects == []
+    assert chat.state.outcome == "share_without_consent" and chat.state.record == {}
+    assert chat.click("record", "start").question == "case_reference"
+
+
+def test_the_record_form_has_no_extra_cancel_button(new_chat: Callable[..., Chat]) -> None:
+    chat = new_chat(forms=True)
+    chat.decide(RISK_REFUSED)
+
+    said = chat.click("record", "start")
+
+    assert said.kinds == [ReplyKind.FORM]
+    assert ("record", "cancel") not in {(c.q, c.a) for c in said.choices}
+
+
 def record_by_chat_until(chat: Chat, field_id: str) -> None:
     said = chat.click("record", "start")
     while said.question != field_id:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.knowledge.base import KNOWLEDGE_DIR, check_knowledge, load_knowledge
+from bot.knowledge.base import KNOWLEDGE_DIR, KnowledgeError, check_knowledge, load_knowledge
 
 DIALOG = "dialog"
 
@@ -104,3 +104,29 @@ def test_an_also_line_must_name_a_question_and_answer(copy: Path) -> None:
     assert any(
         "outcomes.share.also.risk=maybe: is not question=answer" in p for p in problems(copy)
     )
+
+
+def test_a_channel_word_that_is_missing_stops_start_up(copy: Path) -> None:
+    edit(copy, "messages", lambda d: d["channels"].pop("superseded"))
+
+    found = problems(copy)
+
+    assert any("messages" in p and "channels.superseded" in p for p in found), found
+    with pytest.raises(KnowledgeError, match=r"channels\.superseded"):
+        load_knowledge(copy)
+
+
+def test_a_channel_word_with_the_wrong_placeholder_stops_start_up(copy: Path) -> None:
+    edit(copy, "messages", lambda d: d["channels"].update(answered="You answered: {answer}"))
+
+    found = problems(copy)
+
+    assert any("channels.answered" in p and "{label}" in p for p in found), found
+
+
+def test_a_message_with_the_wrong_placeholder_stops_start_up(copy: Path) -> None:
+    edit(copy, "messages", lambda d: d.update(verdict_myth="Myth: {name}"))
+
+    found = problems(copy)
+
+    assert any("verdict_myth" in p and "{title}" in p for p in found), found

@@ -61,6 +61,7 @@ class FakeSlack:
     slow_answers: dict[str, float] = field(default_factory=dict)  # do the work, then wait
     slow_once: dict[str, list[float]] = field(default_factory=dict)  # per call, then none
     auth_error: str = ""  # e.g. "invalid_auth": every call with the bot token is refused
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)  # held until released
     bot_name: str = "canishare"
 
     def __post_init__(self) -> None:
@@ -134,6 +135,15 @@ class FakeSlack:
         """Answer the next calls to `method` as Slack answers a refusal: 200 {"ok": false}."""
         self.fail_next(count, status=200, retry_after=None, method=method, error=error)
 
+    def hold(self, method: str) -> None:
+        """Calls to `method` wait, unanswered, until `release(method)` (or the fake stops)."""
+        self.gates[method] = asyncio.Event()
+
+    def release(self, method: str) -> None:
+        gate = self.gates.pop(method, None)
+        if gate is not None:
+            gate.set()
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -163,6 +173,9 @@ class FakeSlack:
         params = await _params(request)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         self.calls.append(Call(method, params, token))
+        gate = self.gates.get(method)
+        if gate is not None:
+            await self._until(gate)
         if self.delays.get(method):
             await self._hang(self.delays[method])
         if self.slow_once.get(method):
@@ -183,6 +196,14 @@ class FakeSlack:
     async def _hang(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._released.wait(), seconds)
+
+    async def _until(self, gate: asyncio.Event) -> None:
+        """Wait for the test to open the gate, or for the fake to stop."""
+        released = asyncio.ensure_future(self._released.wait())
+        opened = asyncio.ensure_future(gate.wait())
+        await asyncio.wait({released, opened}, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in (released, opened):
+            waiting.cancel()
 
     def _take_failure(self, method: str) -> Failure | None:
         for failure in self.failures:

@@ -47,17 +47,15 @@ from bot.channels.slack.api import (
 from bot.channels.slack.sender import SlackSender, fix_for
 from bot.core.replies import Inbound, Reply, ReplyKind
 from bot.dialogs.flow import ALL_QUESTIONS
+from bot.dialogs.state import DialogState
+from bot.knowledge.words import ChannelWords
+from bot.records.db import StoreUnavailable
 from bot.records.deliver import PermanentFailure, Sender
 from bot.service import Bot, Handled
 from bot.settings import Settings
 
 log = logging.getLogger("canishare.slack")
 
-DM_SENT: Final = "I've sent you a direct message — let's work through it there, privately."
-MYTH_USAGE: Final = (
-    "Ask me a question about sharing information, for example `/myth is consent always needed?`"
-)
-FORM_KEPT: Final = "Not saved yet."
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 DRAIN_SECONDS: Final = 10.0
 STARTUP_CHECK_SECONDS: Final = 10.0
@@ -342,6 +340,11 @@ class SlackChannel:
         return True
 
     @property
+    def words(self) -> ChannelWords:
+        """The words around the replies (messages.yaml, `channels`)."""
+        return self.bot.conversation.words.channel
+
+    @property
     def bot_name(self) -> str:
         """The bot's name as people type it after @ (for the /invite hints)."""
         return self.identity.name or self._sender.bot_name
@@ -494,10 +497,10 @@ class SlackChannel:
 
         await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "mention")
 
-    async def _on_home_opened(self, event: dict[str, Any]) -> None:
+    async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user = text_at(event, "user")
         if user and event.get("tab", "home") == "home":
-            self.spawn(self._publish_home(user), "app home")
+            self.spawn(self._publish_home(team_of(body), user), "app home")
 
     async def _on_canishare(self, ack: Any, body: dict[str, Any], command: dict[str, Any]) -> None:
         user = text_at(command, "user_id")
@@ -512,7 +515,7 @@ class SlackChannel:
             await self._show_in_dm(user, handled.replies)
 
         await self._turn_then(inbound, interaction_id(body), reply, "/canishare")
-        await ack(response_type="ephemeral", text=DM_SENT)
+        await ack(response_type="ephemeral", text=self.words.dm_sent)
 
     async def _on_start_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
         """The global shortcut "Can I share?": start a decision in the person's DM. (There is
@@ -532,10 +535,10 @@ class SlackChannel:
     async def _on_myth(self, ack: Any, command: dict[str, Any]) -> None:
         question = render.unescape(text_at(command, "text")).strip()
         if not question:
-            await ack(response_type="ephemeral", text=MYTH_USAGE)
+            await ack(response_type="ephemeral", text=self.words.myth_usage)
             return
         replies = self._myth(text_at(command, "user_id"), question)
-        text, blocks = render.messages(replies)[0]
+        text, blocks = render.messages(replies, self.words)[0]
         await ack(response_type="ephemeral", text=text, blocks=blocks)
 
     async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -580,7 +583,7 @@ class SlackChannel:
             for b in (blocks if isinstance(blocks, list) else [])
             if text_at(b, "type") == "input" and text_at(b, "block_id")
         ]
-        errors = form_errors(handled.replies, inputs)
+        errors = form_errors(handled.replies, inputs, self.words)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -675,11 +678,11 @@ class SlackChannel:
         channel, ts = text_at(container, "channel_id"), text_at(container, "message_ts")
         if not isinstance(blocks, list) or not ts:
             return
-        said = "answered" if q in ALL_QUESTIONS else "chose"
+        said = self.words.answered if q in ALL_QUESTIONS else self.words.chose
         retired = render.retire_buttons(blocks, text_at(action, "action_id"), said)
         if retired is None:
             return
-        text = text_at(message, "text") or "Can I share?"
+        text = text_at(message, "text") or self.words.app_name
         try:
             await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=retired)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
@@ -694,22 +697,22 @@ class SlackChannel:
         if result is not None and result.won:
             self._wake()  # the card update and the practitioner's note go through the outbox
             return
-        text = result.message if result is not None else "That request is no longer open."
+        text = result.message if result is not None else self.words.request_closed
         channel = text_at(body, "container", "channel_id") or text_at(body, "channel", "id")
         if channel:
             reply = [Reply(kind=ReplyKind.INFO, text=text)]
             self.spawn(self.show(reply, channel, only_for=user), "claim")
 
     def _myth(self, user: str, question: str) -> list[Reply]:
-        """/myth: a knowledge answer, rendered exactly as in a DM (rate limited like a turn)."""
+        """/myth: a knowledge answer presented exactly as in a DM — a safety note first when
+        the question might describe danger now, "Did you mean…" when the search is not sure,
+        the offer to work through a decision after a case story (rate limited like a turn)."""
         conversation = self.bot.conversation
         if not self.bot.limiter.allow(user):
             return [Reply(kind=ReplyKind.INFO, text=conversation.words.text("rate_limited"))]
         result = conversation.knowledge.ask(question)
         self.spawn(self.bot.count_answer(question, result), "/myth count")
-        if result.entry is None:
-            return conversation.say.none(m.id for m in result.alternatives)
-        return [conversation.say.entry(result.entry)]
+        return conversation.say.answer(result, in_dialog=False)
 
     # ------------------------------------------------------------------ showing replies
     async def show(
@@ -733,7 +736,7 @@ class SlackChannel:
             ):
                 continue
             rest.append(reply)
-        for text, blocks in render.messages(rest):
+        for text, blocks in render.messages(rest, self.words):
             try:
                 if only_for:
                     await self.client.chat_postEphemeral(
@@ -764,7 +767,7 @@ class SlackChannel:
         metadata = json.dumps({"conversation": conversation, "channel": channel})
         try:
             await self.client.views_open(
-                trigger_id=trigger_id, view=render.record_modal(form, metadata)
+                trigger_id=trigger_id, view=render.record_modal(form, metadata, self.words)
             )
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not open the record form (%s); offering a button", describe(exc))
@@ -781,22 +784,42 @@ class SlackChannel:
             self._dms[user] = str(opened["channel"]["id"])
         return self._dms[user]
 
-    async def _publish_home(self, user: str) -> None:
-        await self.client.views_publish(user_id=user, view=self.home_view())
+    async def _publish_home(self, team: str, user: str) -> None:
+        welcome = await self._welcome_for(dm_key(team, user))
+        await self.client.views_publish(user_id=user, view=self.home_view(welcome))
 
-    def home_view(self) -> dict[str, Any]:
-        if self._home is None:
-            conversation = self.bot.conversation
-            kb = conversation.knowledge.kb
-            rules = kb.entries.get("topic.golden-rules")
-            self._home = render.home_view(
-                conversation.say.menu(with_welcome=True),
-                conversation.say.myths(),
-                conversation.say.entry(rules, full=False, in_dialog=True) if rules else None,
-                kb.contact_lines(kb.contacts),
-                kb.organisation,
-            )
-        return self._home
+    async def _welcome_for(self, conversation: str) -> list[Reply] | None:
+        """The offer to carry on or start again when the person has a dialog in progress in
+        their DM (None when they have not, or the store cannot say: the usual welcome then)."""
+        try:
+            raw, _ = await self.bot.store.load_state(conversation)
+        except StoreUnavailable as exc:
+            log.warning("App Home: could not read the dialog in progress (%s)", exc)
+            return None
+        state = DialogState.from_json(raw)
+        if not state.in_dialog:
+            return None
+        return self.bot.conversation.welcome(state, self.bot.clock())
+
+    def home_view(self, welcome: Sequence[Reply] | None = None) -> dict[str, Any]:
+        """The App Home tab: the welcome (or `welcome`, the offer to carry on with a dialog in
+        progress), the myths, the golden rules and the local contacts."""
+        if welcome is None and self._home is not None:
+            return self._home
+        conversation = self.bot.conversation
+        kb = conversation.knowledge.kb
+        rules = kb.entries.get("topic.golden-rules")
+        view = render.home_view(
+            list(welcome) if welcome else conversation.say.menu(with_welcome=True),
+            conversation.say.myths(),
+            conversation.say.entry(rules, full=False, in_dialog=True) if rules else None,
+            kb.contact_lines(kb.contacts),
+            kb.organisation,
+            words=self.words,
+        )
+        if welcome is None:
+            self._home = view
+        return view
 
     # ------------------------------------------------------------------ background work
     def spawn(self, work: Coroutine[Any, Any, None], what: str, *, after: str = "") -> None:
@@ -841,7 +864,9 @@ class SlackChannel:
 SLACK_CHANNEL_KEY = web.AppKey("slack_channel", SlackChannel)  # set by add_routes
 
 
-def form_errors(replies: Sequence[Reply], block_ids: Sequence[str]) -> dict[str, str]:
+def form_errors(
+    replies: Sequence[Reply], block_ids: Sequence[str], words: ChannelWords
+) -> dict[str, str]:
     """The modal's inline errors for a submission, or {} when the record was saved.
 
     When the turn did not save (e.g. the person is rate limited) its message is shown on the
@@ -852,5 +877,5 @@ def form_errors(replies: Sequence[Reply], block_ids: Sequence[str]) -> dict[str,
             return render.modal_errors(reply.form, block_ids)
     if any(r.kind == ReplyKind.SUMMARY for r in replies) or not replies or not block_ids:
         return {}
-    message = " ".join(r.text for r in replies if r.text) or FORM_KEPT
+    message = " ".join(r.text for r in replies if r.text) or words.form_kept
     return {block_ids[0]: render.clip(message, 2000)}

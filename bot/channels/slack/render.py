@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from bot.channels.base import valid_text
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind, Source
+from bot.knowledge.words import ChannelWords
 
 Block = dict[str, Any]
 
@@ -30,7 +31,6 @@ FORM_FIELD_ACTION: Final = "value"  # the action_id of every input in the record
 RECORD_FORM_CALLBACK: Final = "record_form"
 CLAIM: Final = "claim"
 MORE: Final = "more"  # the "More" button: {"q": "more", "a": <entry id>}; the core answers it
-MORE_LABEL: Final = "More"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -95,11 +95,11 @@ def bullet_text(items: Iterable[str]) -> str:
     return "\n".join(f"• {escape(item)}" for item in items)
 
 
-def sources_block(sources: Sequence[Source]) -> list[Block]:
+def sources_block(sources: Sequence[Source], words: ChannelWords) -> list[Block]:
     cited = [escape(s.cite(short=True)) for s in sources if s.title]
     if not cited:
         return []
-    label = "Source" if len(cited) == 1 else "Sources"
+    label = escape(words.sources_label(len(cited)))
     return [context(f":book: {label}: " + "; ".join(cited))]
 
 
@@ -159,16 +159,15 @@ def _titled(title: str, text: str) -> str:
     return f"*{title}*" if title else text
 
 
-def more_button(entry_id: str) -> Block:
+def more_button(entry_id: str, words: ChannelWords) -> Block:
     """The button behind which an answer's fuller explanation waits."""
-    return button(Choice(MORE_LABEL, MORE, entry_id), MORE)
+    return button(Choice(words.more, MORE, entry_id), MORE)
 
 
-def retire_buttons(
-    blocks: Sequence[Any], action_id: str, said: str = "answered"
-) -> list[Any] | None:
-    """The blocks of a clicked message with the clicked row of buttons replaced by
-    "You answered: <label>" (None when the row is not there, e.g. already retired)."""
+def retire_buttons(blocks: Sequence[Any], action_id: str, said: str) -> list[Any] | None:
+    """The blocks of a clicked message with the clicked row of buttons replaced by `said`
+    ("You answered: {label}", the label in bold); None when the row is not there (e.g.
+    already retired)."""
     out: list[Any] = []
     found = False
     for block in blocks:
@@ -179,8 +178,8 @@ def retire_buttons(
             ]
             if clicked and not found:
                 found = True
-                label = text_of(clicked[0].get("text"))
-                out.append(context(f":white_check_mark: You {said}: *{escape(label)}*"))
+                label = f"*{escape(text_of(clicked[0].get('text')))}*"
+                out.append(context(f":white_check_mark: {escape(said).format(label=label)}"))
                 continue
         out.append(block)
     return out if found else None
@@ -196,12 +195,12 @@ def text_of(obj: object) -> str:
     return text if isinstance(text, str) else ""
 
 
-def reply_blocks(reply: Reply, numbers: Iterator[int]) -> list[Block]:
+def reply_blocks(reply: Reply, numbers: Iterator[int], words: ChannelWords) -> list[Block]:
     """One reply as blocks; `numbers` keeps button action_ids unique across a message."""
     title, text = escape(reply.title), escape(reply.text)
     blocks: list[Block] = []
     if reply.kind == ReplyKind.EMERGENCY:
-        blocks.append(header(f"🚨 {reply.title or 'Emergency'}"))
+        blocks.append(header(f"🚨 {reply.title or words.emergency}"))
         blocks += sections(text)
     elif reply.kind in (ReplyKind.OUTCOME, ReplyKind.SUMMARY) and reply.title:
         blocks.append(header(reply.title))
@@ -211,9 +210,8 @@ def reply_blocks(reply: Reply, numbers: Iterator[int]) -> list[Block]:
     else:
         blocks += sections(_titled(title, text))
     if reply.bullets:
-        lead = (
-            "*What to do next*\n" if reply.kind in (ReplyKind.OUTCOME, ReplyKind.EMERGENCY) else ""
-        )
+        next_steps = reply.kind in (ReplyKind.OUTCOME, ReplyKind.EMERGENCY)
+        lead = f"*{escape(words.what_to_do_next)}*\n" if next_steps else ""
         blocks += sections(lead + bullet_text(reply.bullets))
     choices = list(reply.choices)
     if reply.kind == ReplyKind.FORM and reply.form is not None:
@@ -226,12 +224,12 @@ def reply_blocks(reply: Reply, numbers: Iterator[int]) -> list[Block]:
         blocks += sections(escape(reply.more))
     blocks += actions(choices, numbers)
     if reply.more and reply.entry_id:
-        blocks.append({"type": "actions", "elements": [more_button(reply.entry_id)]})
-    blocks += sources_block(reply.sources)
+        blocks.append({"type": "actions", "elements": [more_button(reply.entry_id, words)]})
+    blocks += sources_block(reply.sources, words)
     return blocks
 
 
-def fallback_text(replies: Sequence[Reply]) -> str:
+def fallback_text(replies: Sequence[Reply], words: ChannelWords) -> str:
     """The notification text of a message, which is also what screen readers announce: an
     emergency first, else the question waiting for an answer (its words, not "Question 2"),
     else the first reply's title or text (escaped: Slack parses it as mrkdwn too)."""
@@ -243,28 +241,28 @@ def fallback_text(replies: Sequence[Reply]) -> str:
     for r in replies:
         if r.title or r.text:
             return escape(clip(r.title or r.text, MAX_FALLBACK))
-    return "Can I share?"
+    return escape(words.app_name)
 
 
-def messages(replies: Sequence[Reply]) -> list[tuple[str, list[Block]]]:
+def messages(replies: Sequence[Reply], words: ChannelWords) -> list[tuple[str, list[Block]]]:
     """A turn's replies as few messages as possible: (fallback text, blocks) pairs."""
     numbers = iter(range(10_000))
     out: list[tuple[str, list[Block]]] = []
     blocks: list[Block] = []
     group: list[Reply] = []
     for reply in replies:
-        these = reply_blocks(reply, numbers)
+        these = reply_blocks(reply, numbers, words)
         if not these:
             continue
         if blocks and len(blocks) + 1 + len(these) > MAX_BLOCKS:
-            out.append((fallback_text(group), blocks))
+            out.append((fallback_text(group, words), blocks))
             blocks, group, numbers = [], [], iter(range(10_000))
         if blocks:
             blocks.append({"type": "divider"})
         blocks.extend(these[:MAX_BLOCKS])
         group.append(reply)
     if blocks:
-        out.append((fallback_text(group), blocks))
+        out.append((fallback_text(group, words), blocks))
     return out
 
 
@@ -309,22 +307,24 @@ def _option(value: str, label: str, short: str = "") -> Block:
     return option
 
 
-def placeholder_for(field: FormField) -> str:
+def placeholder_for(field: FormField, words: ChannelWords) -> str:
     """What a select says before anything is chosen: what to choose, not "Choose one"."""
     if field.placeholder:
         return field.placeholder
     label = field.label.strip()
-    return f"Choose the {label[:1].lower()}{label[1:]}" if label else "Choose one"
+    if not label:
+        return words.choose_one
+    return words.choose_the.format(label=f"{label[:1].lower()}{label[1:]}")
 
 
-def _input(field: FormField, value: str) -> Block:
+def _input(field: FormField, value: str, words: ChannelWords) -> Block:
     element: Block
     if field.options:
         shorts = dict(field.short_labels)
         element = {
             "type": "static_select",
             "action_id": FORM_FIELD_ACTION,
-            "placeholder": plain(placeholder_for(field), MAX_PLACEHOLDER),
+            "placeholder": plain(placeholder_for(field, words), MAX_PLACEHOLDER),
             "options": [_option(v, label, shorts.get(v, "")) for v, label in field.options[:100]],
         }
         for v, label in field.options:
@@ -352,18 +352,18 @@ def _input(field: FormField, value: str) -> Block:
     return block
 
 
-def record_modal(form: Form, private_metadata: str) -> Block:
+def record_modal(form: Form, private_metadata: str, words: ChannelWords) -> Block:
     """The record form as a modal view; values typed so far are kept."""
     blocks: list[Block] = []
     if form.intro:
         blocks += sections(escape(form.intro))
-    blocks += [_input(f, str(form.values.get(f.id, ""))) for f in form.fields]
+    blocks += [_input(f, str(form.values.get(f.id, "")), words) for f in form.fields]
     return {
         "type": "modal",
         "callback_id": RECORD_FORM_CALLBACK,
         "title": plain(form.title, MAX_MODAL_TITLE),
         "submit": plain(form.submit_label, MAX_MODAL_TITLE),
-        "close": plain("Cancel", MAX_MODAL_TITLE),
+        "close": plain(words.cancel, MAX_MODAL_TITLE),
         "private_metadata": private_metadata,
         "blocks": blocks,
     }
@@ -404,39 +404,46 @@ def home_view(
     golden_rules: Reply | None,
     contacts: Sequence[str],
     organisation: str = "",
+    *,
+    words: ChannelWords,
 ) -> Block:
     """The App Home tab: what the bot does, start button, myths, golden rules, contacts."""
     numbers = iter(range(10_000))
     blocks: list[Block] = []
     for reply in intro:
-        blocks += reply_blocks(reply, numbers)
+        blocks += reply_blocks(reply, numbers, words)
     blocks.append({"type": "divider"})
-    blocks += reply_blocks(myths, numbers)
+    blocks += reply_blocks(myths, numbers, words)
     if golden_rules is not None:
         blocks.append({"type": "divider"})
-        blocks += reply_blocks(golden_rules, numbers)
+        blocks += reply_blocks(golden_rules, numbers, words)
     if contacts:
         blocks.append({"type": "divider"})
-        title = f"*Local contacts — {escape(organisation)}*" if organisation else "*Local contacts*"
-        blocks += sections(f"{title}\n{bullet_text(contacts)}")
+        heading = (
+            words.local_contacts_of.format(organisation=organisation)
+            if organisation
+            else words.local_contacts
+        )
+        blocks += sections(f"*{escape(heading)}*\n{bullet_text(contacts)}")
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 
 # ---------------------------------------------------------------------- channel posts
 def record_post(
-    record: Mapping[str, Any], lines: Sequence[str], answers: Sequence[str]
+    record: Mapping[str, Any], lines: Sequence[str], answers: Sequence[str], words: ChannelWords
 ) -> tuple[str, list[Block]]:
     """A decision record for the private record channel."""
-    rid = str(record.get("id", ""))
-    blocks: list[Block] = [header(f"Decision record {rid}")]
+    title = words.record_post_title.format(record_id=str(record.get("id", "")))
+    blocks: list[Block] = [header(title)]
     blocks += sections(bullet_text(lines))
     if answers:
-        blocks += sections("*Answers given*\n" + bullet_text(answers))
+        blocks += sections(f"*{escape(words.answers_given)}*\n" + bullet_text(answers))
     who = mention(str(record.get("practitioner", "")))
     when = escape(str(record.get("created_at", "")))
     versions = escape(f"{record.get('flow_version', '')} · {record.get('knowledge_version', '')}")
-    blocks.append(context(f"Recorded by {who} at {when} · {versions}"))
-    return escape(f"Decision record {rid}"), blocks
+    recorded = escape(words.recorded_by).format(who=who, when=when)
+    blocks.append(context(f"{recorded} · {versions}"))
+    return escape(title), blocks
 
 
 def escalation_card(
@@ -447,21 +454,27 @@ def escalation_card(
     outcome_title: str = "",
     claim_label: str = "",
     claimed_line: str = "",
+    words: ChannelWords,
 ) -> tuple[str, list[Block]]:
     """An escalation for the leads channel: no names, a claim button until someone takes it."""
     eid = str(escalation.get("id", ""))
+
+    def fact(label: str, value: str) -> str:
+        return f"*{escape(label)}:* {escape(value) or '—'}"
+
     lines = [
-        f"*Request:* {escape(eid)}",
-        f"*Case reference:* {escape(str(escalation.get('case_reference', '')) or '—')}",
-        f"*Question:* {escape(str(escalation.get('question', '')) or '—')}",
+        fact(words.request, eid),
+        fact(words.case_reference, str(escalation.get("case_reference", ""))),
+        fact(words.question, str(escalation.get("question", ""))),
     ]
     if outcome_title:
-        lines.append(f"*Guidance so far:* {escape(outcome_title)}")
+        lines.append(fact(words.guidance_so_far, outcome_title))
     blocks: list[Block] = [header(title)]
     blocks += sections("\n".join(lines))
     if answers:
-        blocks += sections("*Answers so far*\n" + bullet_text(answers))
-    blocks.append(context(f"From {mention(str(escalation.get('practitioner', '')))}"))
+        blocks += sections(f"*{escape(words.answers_so_far)}*\n" + bullet_text(answers))
+    who = mention(str(escalation.get("practitioner", "")))
+    blocks.append(context(escape(words.asked_by).format(who=who)))
     if claimed_line:
         blocks.append(context(f":white_check_mark: {escape(claimed_line)}"))
     elif claim_label:

@@ -258,7 +258,7 @@ class SlackSender:
         conversation = self.bot.conversation
         lines = summary_lines(record, conversation.rec)
         answers = self._answers(record.get("answers") or [])
-        text, blocks = render.record_post(record, lines, answers)
+        text, blocks = render.record_post(record, lines, answers, conversation.words.channel)
         return await self._post_once(self.settings.record_channel, delivery, text, blocks)
 
     # ------------------------------------------------------------------ escalations
@@ -284,6 +284,7 @@ class SlackSender:
             outcome_title=outcome_title,
             claim_label=say.escalation("claim_label"),
             claimed_line=say.escalation("claimed_by", lead=claimed_by) if claimed_by else "",
+            words=self.bot.conversation.words.channel,
         )
 
     def _leads_channel(self) -> str:

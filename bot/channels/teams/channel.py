@@ -60,6 +60,9 @@ from bot.channels.teams.sender import (
 )
 from bot.core.replies import Choice, Inbound, Reply, ReplyKind
 from bot.dialogs.flow import ALL_QUESTIONS
+from bot.dialogs.state import DialogState
+from bot.knowledge.words import ChannelWords
+from bot.records.db import StoreUnavailable
 from bot.records.deliver import Sender
 from bot.service import Bot
 from bot.settings import Settings
@@ -73,12 +76,6 @@ CHAT_LINK: Final = "https://teams.microsoft.com/l/chat/0/0?users=28:{app_id}"
 # Test hook: point JWT validation at local OpenID metadata (the SDK's own setting name).
 OPENID_OVERRIDE: Final = "CANISHARE_TEST_TEAMS_OPENID_METADATA_URL"
 NEW_CHANNEL_EVENTS: Final = frozenset({"channelCreated", "channelRestored"})
-CLAIM_ELSEWHERE: Final = "Requests can only be taken in the safeguarding leads' channel."
-CLAIM_UNKNOWN: Final = "I can't find request {escalation_id}."
-CLAIM_YOURS: Final = "You have taken this request; the colleague who asked has been told."
-ANSWERED: Final = "You answered: {label}"
-CHOSE: Final = "You chose: {label}"
-SUPERSEDED: Final = "See the latest message below."
 ADAPTIVE_CARD_ACTION: Final = "adaptiveCard/action"
 COMPOSE_QUERY: Final = "composeExtension/query"
 MESSAGE_RESPONSE: Final = "application/vnd.microsoft.activity.message"
@@ -328,8 +325,14 @@ class TeamsChannel:
         )
         self._reply_error = ""
         self._purger: asyncio.Task[None] | None = None
+        self.searches = extension.SearchCounts(bot.count_answer)
 
     # ------------------------------------------------------------------ Channel protocol
+    @property
+    def words(self) -> ChannelWords:
+        """The words around the replies (messages.yaml, `channels`)."""
+        return self.bot.conversation.words.channel
+
     @property
     def sender(self) -> Sender:
         return self._sender
@@ -384,6 +387,7 @@ class TeamsChannel:
         }
 
     async def shutdown(self) -> None:
+        await self.searches.flush()
         if self._purger is not None:
             self._purger.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -544,13 +548,13 @@ class TeamsChannel:
         conversation_id = activity.conversation.id if activity.conversation else ""
         leads = self.settings.teams_leads_conversation
         if is_personal(activity) or not leads or base_conversation_id(conversation_id) != leads:
-            return CLAIM_ELSEWHERE
+            return self.words.claim_elsewhere
         if not await self._posted_to_teams_leads(escalation_id):
-            return CLAIM_UNKNOWN.format(escalation_id=escalation_id)
+            return self.words.claim_unknown.format(escalation_id=escalation_id)
         lead, lead_name = person_of(activity)
         result = await self.bot.claim(escalation_id, lead, lead_name or lead)
         if result is None:
-            return CLAIM_UNKNOWN.format(escalation_id=escalation_id)
+            return self.words.claim_unknown.format(escalation_id=escalation_id)
         return result
 
     async def _posted_to_teams_leads(self, escalation_id: str) -> bool:
@@ -572,7 +576,7 @@ class TeamsChannel:
         taken_by = say.escalation("claimed_by", lead=result.lead_name)
         _, lead_name = person_of(activity)
         if result.won or result.lead_name == (lead_name or person_of(activity)[0]):
-            taken_by = f"{taken_by}. {CLAIM_YOURS}"
+            taken_by = f"{taken_by}. {self.words.claim_yours}"
         else:
             taken_by = result.message
         card = self._sender.escalation_card(result.escalation, taken_by=taken_by)
@@ -593,10 +597,13 @@ class TeamsChannel:
             await self._welcome(context)
 
     async def _welcome(self, context: TurnContext) -> None:
+        """Installed in a personal chat: the welcome, or — when the person has a dialog in
+        progress there (installed again, say) — the offer to carry on or start again.
+        Installed in a team: the welcome and the offer to go private."""
         say = self.bot.conversation.say
         private = is_personal(context.activity)
         if private:
-            replies = say.menu(with_welcome=True)
+            replies = await self._personal_welcome(conversation_key(context.activity))
         else:
             words = self.bot.conversation.words
             offer = Reply(
@@ -607,6 +614,14 @@ class TeamsChannel:
             replies = [say.menu(with_welcome=True)[0], offer]
         context.activity.id = None  # a new message, not a reply to the membership event
         await self._reply(context, replies, private=private)
+
+    async def _personal_welcome(self, key: str) -> list[Reply]:
+        try:
+            raw, _ = await self.bot.store.load_state(key)
+        except StoreUnavailable as exc:
+            log.warning("Teams: could not read the dialog in progress for a welcome (%s)", exc)
+            raw = None
+        return self.bot.conversation.welcome(DialogState.from_json(raw), self.bot.clock())
 
     async def _invoke(self, context: TurnContext) -> None:
         """Answer an invoke: the leads' claim (a Universal Action), a compose-box search;
@@ -621,16 +636,14 @@ class TeamsChannel:
             else:
                 body = {"statusCode": 200, "type": MESSAGE_RESPONSE, "value": ""}
         elif activity.name == COMPOSE_QUERY:
-            body = extension.answer_query(
-                activity.value, self.bot.conversation, more_label=self._more_label()
-            )
+            found = extension.search(activity.value, self.bot.conversation)
+            body = found.body
+            if found.found is not None:
+                self.searches.searched(person_of(activity)[0], found.query, found.found)
         response = InvokeResponse(status=200, body=body)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=response))
 
     # ------------------------------------------------------------------ replies
-    def _more_label(self) -> str:
-        return "More"
-
     def _cards(self, replies: Sequence[Reply], *, private: bool) -> list[render.Card]:
         link = None if private else self.chat_link
         words = self.bot.conversation.words
@@ -649,8 +662,8 @@ class TeamsChannel:
         return [
             render.reply_card(
                 r,
+                words=self.words,
                 chat_link=link,
-                more_label=self._more_label(),
                 required=required,
                 example=example,
             )
@@ -707,10 +720,10 @@ class TeamsChannel:
                 if data is not None and message_id == clicked_id:
                     label = render.clicked_label(cards, data)
                     q = str(data.get("q", ""))
-                    line = (ANSWERED if q in ALL_QUESTIONS else CHOSE).format(label=label or "—")
-                    retired = render.answered(cards, data, line)
+                    said = self.words.answered if q in ALL_QUESTIONS else self.words.chose
+                    retired = render.answered(cards, data, said.format(label=label or "—"))
                 else:
-                    retired = render.superseded(cards, SUPERSEDED)
+                    retired = render.superseded(cards, self.words.superseded)
                 await self._update(context, message_id, retired, "")
         except Exception as exc:  # the turn is done; only old buttons stay as they were
             log.warning("Teams: could not retire an answered card: %s", describe(exc))

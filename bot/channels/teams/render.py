@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind, Source
+from bot.knowledge.words import ChannelWords
 
 Card = dict[str, Any]
 Element = dict[str, Any]
@@ -145,10 +146,10 @@ def fact_set(lines: Iterable[str]) -> Element:
     return {"type": "Container", "items": rows, "spacing": "Medium"}
 
 
-def source_blocks(sources: Sequence[Source]) -> list[Element]:
+def source_blocks(sources: Sequence[Source], words: ChannelWords) -> list[Element]:
     if not sources:
         return []
-    label = "Source" if len(sources) == 1 else "Sources"
+    label = words.sources_label(len(sources))
     first = quiet(f"{label}: {sources[0].cite()}")
     first["spacing"] = "Medium"
     return [first, *(quiet(s.cite()) for s in sources[1:])]
@@ -179,15 +180,15 @@ def look_of(reply: Reply) -> tuple[str | None, str, str]:
 def reply_card(
     reply: Reply,
     *,
+    words: ChannelWords,
     chat_link: str | None = None,
-    more_label: str = "More",
     required: Callable[[str], str] | None = None,
     example: Callable[[str], str] | None = None,
 ) -> Card:
     """One reply as one card: title, text, bullets, a quiet note, sources, then the choices
     (and the fuller explanation behind "More")."""
     if reply.kind == ReplyKind.FORM and reply.form is not None:
-        return form_card(reply.form, reply.text, required=required, example=example)
+        return form_card(reply.form, reply.text, words=words, required=required, example=example)
     style, color, size = look_of(reply)
     loud = reply.kind == ReplyKind.EMERGENCY
     items: list[Element] = []
@@ -201,11 +202,11 @@ def reply_card(
         items += bullet_blocks(reply.bullets)
     if reply.note:
         items.append(quiet(reply.note))
-    items += source_blocks(reply.sources)
+    items += source_blocks(reply.sources, words)
     body: list[Element] = [container(items, style)] if style else items
     rows, actions = choice_elements(reply.choices, chat_link)
     if reply.more:
-        actions = [more_action(reply.more, more_label), *actions]
+        actions = [more_action(reply.more, words.more), *actions]
     return card(body + rows, actions)
 
 
@@ -243,6 +244,7 @@ def form_card(
     form: Form,
     text: str = "",
     *,
+    words: ChannelWords,
     required: Callable[[str], str] | None = None,
     example: Callable[[str], str] | None = None,
 ) -> Card:
@@ -254,7 +256,8 @@ def form_card(
         body += paragraphs(lead, **({"color": "Attention"} if form.errors else {}))
     for f in form.fields:
         shown = example(f.id) if example else ""
-        body.append(form_input(f, form.values.get(f.id, ""), required=required, example=shown))
+        value = form.values.get(f.id, "")
+        body.append(form_input(f, value, words=words, required=required, example=shown))
         if f.hint:
             body.append(quiet(f.hint))
         error = form.errors.get(f.id)
@@ -262,7 +265,7 @@ def form_card(
             body.append(text_block(error, color="Attention", size="Small", spacing="Small"))
     actions = [
         submit(form.submit_label, RECORD_SUBMIT, "primary"),
-        {**submit("Cancel", RECORD_CANCEL), "associatedInputs": "none"},
+        {**submit(words.cancel, RECORD_CANCEL), "associatedInputs": "none"},
     ]
     return card(body, actions)
 
@@ -271,6 +274,7 @@ def form_input(
     f: FormField,
     value: str,
     *,
+    words: ChannelWords,
     required: Callable[[str], str] | None = None,
     example: str = "",
 ) -> Element:
@@ -284,8 +288,7 @@ def form_input(
             "style": "compact",
             "choices": [{"title": label, "value": v} for v, label in f.options],
             "value": value,
-            # FormField.placeholder is newer than this renderer; fall back to the label
-            "placeholder": getattr(f, "placeholder", "") or f"Choose: {f.label.lower()}",
+            "placeholder": f.placeholder or words.choose_the.format(label=f.label.lower()),
             "spacing": "Medium",
         }
     else:
@@ -303,16 +306,20 @@ def form_input(
             element["placeholder"] = example.removeprefix("e.g. ")
     if f.required:
         element["isRequired"] = True
-        element["errorMessage"] = required(f.label) if required else f"{f.label} is needed."
+        element["errorMessage"] = (
+            required(f.label) if required else words.is_needed.format(label=f.label)
+        )
     return element
 
 
 # ---------------------------------------------------------------------- secure channels
-def record_card(*, title: str, lines: Sequence[str], answers: Sequence[str]) -> Card:
+def record_card(
+    *, title: str, lines: Sequence[str], answers: Sequence[str], words: ChannelWords
+) -> Card:
     """A decision record for the record channel."""
     body: list[Element] = [container([title_block(title)], "emphasis"), fact_set(lines)]
     if answers:
-        body.append(text_block("Answers given", weight="Bolder", spacing="Medium"))
+        body.append(text_block(words.answers_given, weight="Bolder", spacing="Medium"))
         body += bullet_blocks(answers)
     return card(body)
 
@@ -325,26 +332,29 @@ def escalation_card(
     outcome_title: str = "",
     claim_label: str = "",
     taken_by: str = "",
+    words: ChannelWords,
 ) -> Card:
     """An escalation for the leads' channel: reference, question, answers so far — no names.
 
     Unclaimed it carries the claim action; once taken it says who has it, for everyone.
     """
-    facts = [f"Request: {escalation.get('id', '')}"]
+    facts = [(words.request, str(escalation.get("id", "")))]
     if escalation.get("case_reference"):
-        facts.append(f"Case reference: {escalation['case_reference']}")
+        facts.append((words.case_reference, str(escalation["case_reference"])))
     if outcome_title:
-        facts.append(f"Guidance so far: {outcome_title}")
+        facts.append((words.guidance_so_far, outcome_title))
+    lines = [f"{label}: {value}" for label, value in facts]
+    body: list[Element] = [container([title_block(title)], "accent"), fact_set(lines)]
     if escalation.get("practitioner_name"):
-        facts.append(f"From: {escalation['practitioner_name']} (the colleague asking)")
-    body: list[Element] = [container([title_block(title)], "accent"), fact_set(facts)]
+        colleague = words.asked_by_colleague.format(name=str(escalation["practitioner_name"]))
+        body.append(text_block(words.asked_by.format(who=colleague), spacing="Small"))
     if escalation.get("question"):
         body += [
-            text_block("Question", weight="Bolder", spacing="Medium"),
+            text_block(words.question, weight="Bolder", spacing="Medium"),
             text_block(str(escalation["question"])),
         ]
     if answers:
-        body.append(text_block("Answers so far", weight="Bolder", spacing="Medium"))
+        body.append(text_block(words.answers_so_far, weight="Bolder", spacing="Medium"))
         body += bullet_blocks(answers)
     if taken_by:
         body.append(text_block(taken_by, color="Good", weight="Bolder", spacing="Medium"))

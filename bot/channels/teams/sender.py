@@ -412,6 +412,7 @@ class TeamsSender:
             title=str(words.message("record_saved")["title"]),
             lines=summary_lines(record, self.conversation.rec),
             answers=answer_labels(words, list(record.get("answers", []))),
+            words=words.channel,
         )
 
     def escalation_card(self, escalation: Mapping[str, Any], *, taken_by: str = "") -> render.Card:
@@ -429,6 +430,7 @@ class TeamsSender:
             outcome_title=str(words.outcome(outcome)["title"]) if outcome else "",
             claim_label=say.escalation("claim_label"),
             taken_by=taken_by,
+            words=words.channel,
         )
 
     async def _update_escalation(self, claim: Mapping[str, Any]) -> str:

@@ -103,3 +103,65 @@ async def test_the_app_home_shows_what_the_bot_does_myths_golden_rules_and_conta
     assert {"q": "entry", "a": "myth.gdpr-barrier"} in buttons
     assert "seven golden rules" in text.lower() and "1. Protecting a child" in text
     assert "Local contacts" in text and "Children's social care front door" in text
+
+
+async def test_a_mention_too_long_to_read_is_refused_as_in_a_dm(slack: SlackHarness) -> None:
+    mention = payload("event_app_mention")
+    mention["event"]["text"] = "<@UBOT0001> " + ("is consent always needed? " * 1200)[:30_000]
+
+    assert await slack.event(mention) == 200
+
+    [reply] = slack.fake.ephemerals
+    refusal = slack.bot.conversation.words.text("too_long", max=4000)
+    assert reply["text"] == refusal and reply["user"] == USER
+    assert "consent" not in json.dumps(reply["blocks"]).lower()
+
+
+def home_buttons(view: dict[str, object]) -> list[dict[str, str]]:
+    blocks = view["blocks"]
+    assert isinstance(blocks, list)
+    return [json.loads(e["value"]) for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+async def test_the_app_home_offers_to_carry_on_with_a_decision_in_progress(
+    slack: SlackHarness,
+) -> None:
+    await slack.click("menu", "start")
+    await slack.click("immediate_danger", "no")
+
+    assert await slack.event(payload("event_app_home_opened")) == 200
+
+    [published] = [v for v in slack.fake.views if v["kind"] == "publish"]
+    text = json.dumps(published["view"], ensure_ascii=False)
+    welcome_back = slack.bot.conversation.words.message("welcome_back")
+    assert welcome_back["title"] in text and welcome_back["decision"] in text
+    assert {"q": "dialog", "a": "resume"} in home_buttons(published["view"])
+    assert {"q": "dialog", "a": "restart"} in home_buttons(published["view"])
+    assert "Local contacts" in text  # the rest of the home is still there
+
+
+async def test_carrying_on_from_the_app_home_shows_the_waiting_question_in_the_dm(
+    slack: SlackHarness,
+) -> None:
+    await slack.click("menu", "start")
+    await slack.click("immediate_danger", "no")
+    await slack.event(payload("event_app_home_opened"))
+    posted = len(slack.fake.posted(DM))
+
+    click = slack.click_payload("dialog", "resume")
+    click["container"] = {"type": "view", "view_id": "V0HOME001"}
+    await slack.interact(click)
+
+    assert len(slack.fake.posted(DM)) == posted + 1
+    assert ("legal_duty", "no") in [values(b) for b in slack.last_dm_buttons()]
+
+
+async def test_the_app_home_of_someone_with_no_dialog_in_progress_is_the_usual_welcome(
+    slack: SlackHarness,
+) -> None:
+    await slack.event(payload("event_app_home_opened"))
+
+    [published] = [v for v in slack.fake.views if v["kind"] == "publish"]
+    assert {"q": "dialog", "a": "resume"} not in home_buttons(published["view"])
+    welcome = slack.bot.conversation.words.message("welcome")
+    assert welcome["title"] in json.dumps(published["view"], ensure_ascii=False)

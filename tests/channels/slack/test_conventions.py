@@ -12,8 +12,19 @@ import yaml
 
 from bot.channels.slack import render
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind
-from tests.channels.slack.conftest import DM, SlackHarness, button_with, payload
+from bot.settings import load_settings
+from tests.channels.slack.conftest import (
+    DM,
+    SlackHarness,
+    button_with,
+    environment,
+    payload,
+    start_harness,
+)
 from tests.channels.slack.flows import TO_SHARE_WITHOUT_CONSENT, click_through
+from tests.fakes.slack_api import FakeSlack
+from tests.reworded import reworded_core
+from tests.words import WORDS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -167,7 +178,7 @@ def test_a_short_label_and_a_placeholder_given_by_the_form_are_used() -> None:
     )
     form = Form(id="record", title="Record this decision", submit_label="Save", fields=(field,))
 
-    [element] = selects(render.record_modal(form, "{}"))
+    [element] = selects(render.record_modal(form, "{}", WORDS))
 
     assert element["placeholder"]["text"] == "Does it include special category information?"
     assert element["options"][0]["text"]["text"] == "Yes — safeguarding (DPA 2018 Sch 1 para 18)"
@@ -183,7 +194,7 @@ def test_an_answer_with_more_to_say_has_a_more_button_carrying_its_entry_id() ->
         choices=(Choice("Work through a decision", "menu", "start"),),
     )
 
-    [(_, blocks)] = render.messages([reply])
+    [(_, blocks)] = render.messages([reply], WORDS)
 
     more = [
         e
@@ -201,7 +212,7 @@ def test_an_answer_with_more_to_say_has_a_more_button_carrying_its_entry_id() ->
 def test_more_to_say_without_an_entry_is_shown_at_once() -> None:
     reply = Reply(kind=ReplyKind.INFO, text="Short.", more="All of it.")
 
-    [(_, blocks)] = render.messages([reply])
+    [(_, blocks)] = render.messages([reply], WORDS)
 
     assert "All of it." in json.dumps(blocks)
     assert not [b for b in blocks if b["type"] == "actions"]
@@ -218,3 +229,24 @@ async def test_a_more_click_reaches_the_core_and_keeps_the_answer_in_place(
     assert status == 200
     assert slack.fake.calls_to("chat.update") == []
     assert len(slack.fake.posted(DM)) > posted
+
+
+async def test_the_words_around_the_blocks_come_from_messages_yaml(
+    tmp_path: Path, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    core = reworded_core(tmp_path / "knowledge")
+    settings = load_settings(environ=environment(fake_slack, tmp_path), dotenv=None)
+    slack, runner = await start_harness(settings, core, fake_slack, monkeypatch)
+    try:
+        await slack.dm("is GDPR a barrier to sharing?")
+        answer = slack.fake.posted(DM)[-1]
+        await slack.click("menu", "start")
+        await slack.click("immediate_danger", "no")
+        asked = slack.fake.posted(DM)[-2]
+    finally:
+        await slack.http.close()
+        await runner.cleanup()
+
+    shown = json.dumps(answer["blocks"], ensure_ascii=False)
+    assert "Tell me more" in shown and "Where this comes from:" in shown
+    assert "Your answer was: *No*" in json.dumps(asked["blocks"], ensure_ascii=False)

@@ -10,6 +10,7 @@ from bot.channels.slack import render
 from bot.channels.slack.api import retry_after_seconds
 from bot.channels.slack.channel import form_errors, typed_text
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind, Source
+from tests.words import WORDS
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_every_dynamic_part_of_a_reply_is_escaped() -> None:
         sources=(Source("<b>", "<i>"),),
     )
 
-    [(fallback, blocks)] = render.messages([reply])
+    [(fallback, blocks)] = render.messages([reply], WORDS)
 
     dumped = json.dumps(blocks) + fallback
     assert "<!" not in dumped and "<@" not in dumped and "<b>" not in dumped
@@ -61,7 +62,7 @@ def test_long_labels_and_texts_are_cut_to_slacks_limits() -> None:
         choices=tuple(Choice("y" * 100, "q", str(i)) for i in range(30)),
     )
 
-    [(_, blocks)] = render.messages([reply])
+    [(_, blocks)] = render.messages([reply], WORDS)
 
     assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
     actions = [b for b in blocks if b["type"] == "actions"]
@@ -74,7 +75,7 @@ def test_long_labels_and_texts_are_cut_to_slacks_limits() -> None:
 def test_a_turn_longer_than_one_message_is_split_at_fifty_blocks() -> None:
     replies = [Reply(kind=ReplyKind.INFO, title=f"t{i}", text="x", note="n") for i in range(40)]
 
-    out = render.messages(replies)
+    out = render.messages(replies, WORDS)
 
     assert len(out) > 1 and all(len(blocks) <= 50 for _, blocks in out)
 
@@ -107,7 +108,7 @@ FORM = Form(
 
 
 def test_the_modal_keeps_typed_values_and_fits_slacks_limits() -> None:
-    view = render.record_modal(FORM, '{"conversation": "k"}')
+    view = render.record_modal(FORM, '{"conversation": "k"}', WORDS)
 
     assert len(view["title"]["text"]) <= 24
     inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
@@ -146,9 +147,9 @@ def test_form_errors_go_on_their_fields_and_a_refusal_without_errors_on_the_firs
     saved = Reply(kind=ReplyKind.SUMMARY, text="Saved")
     blocks = ["case_reference", "what", "lawful_basis"]
 
-    assert form_errors([with_errors], blocks) == {"what": "no names"}
-    assert form_errors([refused], blocks) == {"case_reference": "Slow down"}
-    assert form_errors([saved], blocks) == {}
+    assert form_errors([with_errors], blocks, WORDS) == {"what": "no names"}
+    assert form_errors([refused], blocks, WORDS) == {"case_reference": "Slow down"}
+    assert form_errors([saved], blocks, WORDS) == {}
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from bot.app import Core, build_core, open_store
 from bot.records.store import Delivery
 from bot.server import DELIVERER_KEY, build_server
 from bot.service import Bot
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from tests.fakes.bf_connector import Call, FakeConnector, loopback_socket
 
 PAYLOADS = Path(__file__).parents[2] / "payloads" / "teams"
@@ -165,6 +165,19 @@ async def connector() -> AsyncIterator[FakeConnector]:
 StartTeams = Callable[..., Awaitable[Teams]]
 
 
+async def start_with(core: Core, settings: Settings, connector: FakeConnector) -> Teams:
+    """A real server for this core and these settings on a loopback port (stop it after)."""
+    bot = Bot(core.conversation, await open_store(settings), settings)
+    app = await build_server(settings, bot)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    sock = loopback_socket()
+    await web.SockSite(runner, sock).start()
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    return Teams(url, bot, app, runner, connector, session)
+
+
 @pytest.fixture
 async def start_teams(
     tmp_path: Path, core: Core, connector: FakeConnector
@@ -180,18 +193,7 @@ async def start_teams(
             "CANISHARE_TEAMS_LEADS_CONVERSATION": LEADS,
             **env,
         }
-        settings = load_settings(environ=environ, dotenv=None)
-        bot = Bot(core.conversation, await open_store(settings), settings)
-        app = await build_server(settings, bot)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await runner.setup()
-        sock = loopback_socket()
-        await web.SockSite(runner, sock).start()
-        timeout = aiohttp.ClientTimeout(total=30)
-        session = aiohttp.ClientSession(timeout=timeout)
-        teams = Teams(
-            f"http://127.0.0.1:{sock.getsockname()[1]}", bot, app, runner, connector, session
-        )
+        teams = await start_with(core, load_settings(environ=environ, dotenv=None), connector)
         running.append(teams)
         return teams
 

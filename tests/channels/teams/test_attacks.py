@@ -288,10 +288,12 @@ async def test_a_compressed_body_is_refused_before_it_is_unpacked(teams: Teams) 
 
 async def test_a_channel_message_full_of_unclosed_mention_tags_is_answered(teams: Teams) -> None:
     # a lazy `<at>.*?</at>` spent ten seconds on 100 KB of these; the text is now read linearly
-    replies = await teams.send(teams.mention("<at>" * 6_000 + " is consent always needed?"))
+    replies = await teams.send(teams.mention("<at>" * 900 + " is consent always needed?"))
+    too_long = await teams.send(teams.mention("<at>" * 6_000 + " is consent always needed?"))
 
     assert len(replies) == 1
     assert "consent" in replies[0].text.lower()
+    assert [r.text for r in too_long] == [teams.bot.conversation.words.text("too_long", max=4000)]
 
 
 async def test_nothing_is_kept_for_a_channel_that_is_not_the_record_or_leads_one(

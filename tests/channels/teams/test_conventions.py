@@ -20,11 +20,14 @@ from tests.channels.teams.conftest import (
     TENANT,
     StartTeams,
     Teams,
+    start_with,
 )
 from tests.channels.teams.test_auth import metadata, token  # noqa: F401  (a fixture)
 from tests.channels.teams.test_personal_chat import GOOD_RECORD, asked, reach_outcome
 from tests.channels.teams.test_records_and_escalations import ask_my_lead, escalation_card
-from tests.fakes.bf_connector import Call, FakeManagedIdentity, FakeOpenIdMetadata
+from tests.fakes.bf_connector import Call, FakeConnector, FakeManagedIdentity, FakeOpenIdMetadata
+from tests.reworded import reworded_core
+from tests.words import WORDS
 
 
 # ---------------------------------------------------------------------- settings
@@ -338,10 +341,36 @@ def test_an_answers_fuller_explanation_sits_behind_more() -> None:
         more="Consent is one of several lawful bases…",
     )
 
-    card = render.reply_card(reply, more_label="More")
+    card = render.reply_card(reply, words=WORDS)
 
     [more] = card["actions"]
     assert more["type"] == "Action.ShowCard" and more["title"] == "More"
     assert (
         more["card"]["body"][0]["inlines"][0]["text"] == "Consent is one of several lawful bases…"
     )
+
+
+# ---------------------------------------------------------------------- words from the files
+async def test_the_words_around_the_cards_come_from_messages_yaml(
+    tmp_path_factory: pytest.TempPathFactory, connector: FakeConnector
+) -> None:
+    core = reworded_core(tmp_path_factory.mktemp("kb") / "knowledge")
+    settings = load_settings(
+        environ={
+            "CANISHARE_DB_URL": f"sqlite:///{tmp_path_factory.mktemp('db') / 't.db'}",
+            "CANISHARE_TEAMS_DEV": "1",
+        },
+        dotenv=None,
+    )
+    teams = await start_with(core, settings, connector)
+    try:
+        gdpr = await teams.say("is GDPR a barrier to sharing?")
+        first = await teams.click("menu", "start")
+        await teams.send(teams.submit({"q": "immediate_danger", "a": "no"}, on=first))
+    finally:
+        await teams.stop()
+
+    assert [a["title"] for a in gdpr.actions if a["type"] == "Action.ShowCard"] == ["Tell me more"]
+    assert "Where this comes from:" in gdpr.text
+    [retired] = [u for u in connector.to(PERSONAL, "update") if u.activity_id == first.new_id]
+    assert "Your answer was: No" in retired.text

@@ -187,3 +187,19 @@ def inputs(call: Call) -> list[dict]:
 
 def previous_input(body: list[dict], index: int) -> dict:
     return next(e for e in reversed(body[:index]) if str(e.get("type", "")).startswith("Input."))
+
+
+async def test_installing_again_mid_decision_offers_to_carry_on_or_start_again(
+    teams: Teams,
+) -> None:
+    await teams.click("menu", "start")
+    await teams.click("immediate_danger", "no")
+
+    await teams.send(teams.activity("personal_install"))
+
+    welcome = teams.connector.to(PERSONAL)[-1]
+    words = teams.bot.conversation.words.message("welcome_back")
+    assert words["title"] in welcome.text and words["decision"] in welcome.text
+    assert welcome.choices == [{"q": "dialog", "a": "resume"}, {"q": "dialog", "a": "restart"}]
+    carried_on = await teams.click("dialog", "resume")
+    assert {"q": "legal_duty", "a": "no"} in carried_on.choices

@@ -81,7 +81,7 @@ async def test_an_escalation_card_reaches_the_leads_with_no_names(teams: Teams) 
     assert "CP-2026-0412" in card.text
     assert "health visitor" in card.text
     # no names of anyone in the case; the colleague asking is named so a lead can reach them
-    assert "From: \nSam Practitioner (the colleague asking)" in card.text
+    assert "From Sam Practitioner (the colleague asking)" in card.text
     [claim] = card.actions
     assert (claim["type"], claim["verb"]) == ("Action.Execute", "claim")
     assert claim["data"] == {"q": "claim", "a": escalation_id}

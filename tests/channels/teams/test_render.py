@@ -8,6 +8,7 @@ import pytest
 
 from bot.channels.teams import render
 from bot.core.replies import Choice, Form, FormField, Reply, ReplyKind, Source
+from tests.words import WORDS
 
 CHAT = "https://teams.microsoft.com/l/chat/0/0?users=28:app"
 
@@ -30,7 +31,7 @@ def actions(card: dict) -> list[dict]:
 
 
 def test_a_card_is_adaptive_card_1_5_full_width() -> None:
-    card = render.reply_card(Reply(kind=ReplyKind.INFO, text="Hello"))
+    card = render.reply_card(Reply(kind=ReplyKind.INFO, text="Hello"), words=WORDS)
 
     assert card["type"] == "AdaptiveCard"
     assert card["version"] == "1.5"
@@ -44,7 +45,7 @@ def test_every_choice_is_a_submit_carrying_exactly_its_question_and_answer() -> 
         choices=(Choice("Yes", "immediate_danger", "yes"), Choice("No", "immediate_danger", "no")),
     )
 
-    card = render.reply_card(reply)
+    card = render.reply_card(reply, words=WORDS)
 
     assert [a["data"] for a in card["actions"]] == [
         {"q": "immediate_danger", "a": "yes"},
@@ -61,7 +62,9 @@ def test_every_choice_is_a_submit_carrying_exactly_its_question_and_answer() -> 
     ],
 )
 def test_many_or_long_choices_become_tappable_rows_that_wrap(choices: tuple[Choice, ...]) -> None:
-    card = render.reply_card(Reply(kind=ReplyKind.INFO, text="Pick one", choices=choices))
+    card = render.reply_card(
+        Reply(kind=ReplyKind.INFO, text="Pick one", choices=choices), words=WORDS
+    )
 
     rows = [e for e in card["body"] if "selectAction" in e]
     assert "actions" not in card
@@ -72,7 +75,7 @@ def test_many_or_long_choices_become_tappable_rows_that_wrap(choices: tuple[Choi
 def test_in_a_channel_the_offer_to_continue_opens_the_personal_chat() -> None:
     offer = Reply(kind=ReplyKind.INFO, text="Not here", choices=(Choice("Go", "menu", "start"),))
 
-    card = render.reply_card(offer, chat_link=CHAT)
+    card = render.reply_card(offer, chat_link=CHAT, words=WORDS)
 
     assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Go", "url": CHAT}]
 
@@ -85,7 +88,7 @@ def test_sources_are_small_and_subtle() -> None:
         sources=(Source("Working Together", "Chapter 1"), Source("ICO", "Sharing")),
     )
 
-    card = render.reply_card(reply)
+    card = render.reply_card(reply, words=WORDS)
 
     quiet = [run(b) for b in card["body"] if run(b).get("isSubtle")]
     assert [b["text"] for b in quiet] == ["Sources: Working Together — Chapter 1", "ICO — Sharing"]
@@ -99,7 +102,7 @@ def test_sources_are_small_and_subtle() -> None:
 def test_an_outcome_is_a_coloured_container(outcome: str, style: str) -> None:
     reply = Reply(kind=ReplyKind.OUTCOME, title="Outcome", text="Because.", outcome=outcome)
 
-    card = render.reply_card(reply)
+    card = render.reply_card(reply, words=WORDS)
 
     assert card["body"][0]["type"] == "Container"
     assert card["body"][0]["style"] == style
@@ -108,7 +111,7 @@ def test_an_outcome_is_a_coloured_container(outcome: str, style: str) -> None:
 def test_the_emergency_card_is_loud() -> None:
     reply = Reply(kind=ReplyKind.EMERGENCY, title="Act now", text="Call 999.", outcome="emergency")
 
-    card = render.reply_card(reply)
+    card = render.reply_card(reply, words=WORDS)
 
     block = card["body"][0]
     assert block["style"] == "attention"
@@ -131,7 +134,7 @@ FORM = Form(
 
 
 def test_the_form_has_an_input_per_field_named_by_its_id() -> None:
-    card = render.form_card(FORM)
+    card = render.form_card(FORM, words=WORDS)
 
     inputs = [e for e in card["body"] if e["type"].startswith("Input.")]
     assert [(i["type"], i["id"]) for i in inputs] == [
@@ -146,7 +149,7 @@ def test_the_form_has_an_input_per_field_named_by_its_id() -> None:
 
 
 def test_a_form_error_sits_right_under_its_field_in_the_attention_colour() -> None:
-    body = render.form_card(FORM)["body"]
+    body = render.form_card(FORM, words=WORDS)["body"]
 
     index = next(i for i, e in enumerate(body) if e.get("id") == "case_reference")
     after = body[index + 1 : index + 3]
@@ -159,7 +162,7 @@ def test_a_form_error_sits_right_under_its_field_in_the_attention_colour() -> No
 def test_a_summary_shows_its_lines_as_facts() -> None:
     reply = Reply(kind=ReplyKind.SUMMARY, title="Saved", text="", bullets=("Record: R-1", "x"))
 
-    card = render.reply_card(reply)
+    card = render.reply_card(reply, words=WORDS)
 
     facts = card["body"][0]["items"][1]["items"]
     assert [[(r["text"], r.get("weight")) for r in f["inlines"]] for f in facts] == [
@@ -172,10 +175,10 @@ def test_the_escalation_card_offers_the_claim_until_someone_takes_it() -> None:
     escalation = {"id": "E-1", "case_reference": "CP-1", "question": "Can I?", "answers": []}
 
     open_card = render.escalation_card(
-        escalation, title="Advice requested", answers=[], claim_label="I'll take this"
+        escalation, title="Advice requested", answers=[], claim_label="I'll take this", words=WORDS
     )
     taken = render.escalation_card(
-        escalation, title="Advice requested", answers=[], taken_by="Taken by Lee"
+        escalation, title="Advice requested", answers=[], taken_by="Taken by Lee", words=WORDS
     )
 
     assert open_card["actions"] == [

@@ -75,3 +75,15 @@ async def test_a_mention_in_any_other_channel_keeps_nothing_about_it(teams: Team
     await teams.send(teams.mention("what are the golden rules?", channel=GENERAL))
 
     assert await teams.bot.store.kv_get(f"teams:ref:{GENERAL}") is None
+
+
+async def test_a_mention_too_long_to_read_is_refused_as_in_a_personal_chat(teams: Teams) -> None:
+    question = "is consent always needed when a teacher is worried about a child? "
+    long_mention = teams.mention((question * 420)[:27_000])
+    in_personal_chat = await teams.say(question * 70)
+
+    [reply] = await teams.send(long_mention)
+
+    refusal = teams.bot.conversation.words.text("too_long", max=4000)
+    assert refusal in reply.text and refusal in in_personal_chat.text
+    assert "consent" not in reply.text.lower()  # not read, so not answered

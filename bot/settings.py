@@ -32,7 +32,7 @@ class Settings:
     public_url: str = ""
     org_file: Path | None = None
     # trained classifiers are kept here, named by the knowledge version (None: train every start)
-    model_cache: Path | None = None
+    model_cache: Path | None = field(default_factory=lambda: model_cache_dir(os.environ))
     idle_hours: float = 24.0
     retention_days: int = 2555  # about 7 years, a common safeguarding records schedule
     undelivered_alert_minutes: int = 60

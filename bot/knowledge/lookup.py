@@ -59,7 +59,7 @@ DANGER_CERTAIN: Final = 0.9  # with emergency wording but no sign of time, in a 
 # A message at least this close to an emergency example (BM25 score) counts as evidence.
 EMERGENCY_EXAMPLE_FLOOR: Final = 4.0
 CASE_STORY_WORDS: Final = 12
-MAX_INTENT_CLASSES: Final = 1000  # beyond this the intent model is not trained (BM25 alone)
+MAX_INTENT_CLASSES: Final = 300  # beyond this the intent model is not trained (BM25 alone)
 INTENT_SETTINGS: Final = ModelSettings(c=30.0)
 DANGER_SETTINGS: Final = ModelSettings(c=10.0, class_weight="balanced")
 DANGER: Final = "danger"

@@ -59,9 +59,7 @@ def synthetic(kb: KnowledgeBase, size: int, seed: int = 7) -> KnowledgeBase:
 
 def main() -> dict[str, str]:
     kb = load_knowledge()
-    questions = [
-        str(i["text"]) for i in yaml.safe_load((EVAL / "dev.yaml").read_text())["items"]
-    ]
+    questions = [str(i["text"]) for i in yaml.safe_load((EVAL / "dev.yaml").read_text())["items"]]
     results: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as cache:
         t = time.perf_counter()

@@ -257,14 +257,36 @@ def main(argv: Sequence[str] | None = None) -> dict[str, str]:
         if name in NEW_HELD_OUT:
             held.routing.update(figures.routing)
             held.answers.update(figures.answers)
-        for measure, value in describe(figures).items():
-            results[f"{name}: {measure}"] = value
+        if name in HELD_OUT:
+            for measure, value in describe(figures).items():
+                results[f"{name} (held out): {measure}"] = value
+        else:
+            results[
+                f"{name} (training): top-1 · danger routed · past-harm to emergency · typed"
+            ] = compact(figures)
     if held.routing:
         print("\nheld out together (heldout-c + heldout-d)")
+        together: dict[str, str] = {}
         for measure, value in describe(held).items():
             print(f"  {measure:<56} {value}")
-            results[f"HELD OUT (c + d): {measure}"] = value
+            together[f"**HELD OUT, heldout-c + heldout-d**: {measure}"] = value
+        results = {**together, **results}
     return results
+
+
+def compact(f: Figures) -> str:
+    d = describe(f)
+    parts = [
+        d["in-scope top-1"].split()[0] if f.routing["in_scope"] else "–",
+        d["danger-now routed to the emergency guidance"].split()[0]
+        if f.routing["danger_now"]
+        else "–",
+        d["past-harm / not-in-danger sent to the emergency route"]
+        if f.routing["past_harm"]
+        else "–",
+        d["typed answers understood"].split()[0] if "typed answers understood" in d else "–",
+    ]
+    return " · ".join(parts)
 
 
 if __name__ == "__main__":

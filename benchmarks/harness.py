@@ -66,6 +66,7 @@ TYPED_ANSWERS: dict[str, str] = {
 }
 RECORD_BUTTON = ("record", "start")
 MAX_ANSWERS = 15  # a bound: the decision has ten questions and a few optional ones
+RESEND_DELAYS = (0.5, 1.0, 2.0)  # seconds before a DM is sent again (see SlackClient.resends)
 _event_ids = itertools.count(1)
 _trigger_ids = itertools.count(1)
 
@@ -547,9 +548,16 @@ class SlackClient:
     ack_times: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     sent: int = 0  # requests sent, answered or not
+    # Slack sends an event again when it got no 200 for it (at once, after a minute, after five
+    # minutes); `resends` > 0 does the same for DMs, after RESEND_DELAYS (shorter, to fit a
+    # run), and counts them in `resent`. Clicks and forms are never sent again, as in Slack.
+    resends: int = 0
+    resent: int = 0
 
-    async def send(self, body: str, content_type: str) -> tuple[int, str]:
+    async def send(self, body: str, content_type: str, retry: int = 0) -> tuple[int, str]:
         headers = {"Content-Type": content_type, **signed(body)}
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"}
         self.sent += 1
         t0 = now()
         async with self.http.post(self.url, data=body.encode(), headers=headers) as resp:
@@ -569,10 +577,20 @@ class SlackClient:
         event = message_im(user, text)
         waiter = self.fake.expect_post(f"D{user}")
         t0 = now()
-        status, body = await self.send(json.dumps(event), "application/json")
-        if status != 200:
+        body = json.dumps(event)
+        for retry in range(self.resends + 1):
+            if retry:
+                self.resent += 1
+                await asyncio.sleep(RESEND_DELAYS[min(retry, len(RESEND_DELAYS)) - 1])
+            try:
+                status, answer = await self.send(body, "application/json", retry)
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                status, answer = 0, f"{type(exc).__name__}: {exc}"
+            if status == 200:
+                break
+        else:
             waiter.cancel()
-            raise RuntimeError(f"event answered {status}: {body[:200]}")
+            raise RuntimeError(f"event answered {status or 'nothing'}: {answer[:200]}")
         if acknowledged is not None:
             acknowledged.append(str(event["event_id"]))
         at = await asyncio.wait_for(waiter, TURN_TIMEOUT)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -477,12 +478,20 @@ async def run_all() -> dict[str, str]:
     return results
 
 
+def unmet(results: dict[str, str]) -> list[str]:
+    """The runs that missed a target, proved nothing, or did not run."""
+    return [k for k, v in results.items() if "NOT MET" in v or v.startswith("not run")]
+
+
 def main() -> dict[str, str]:
     results = asyncio.run(run_all())
     for k, v in results.items():
         print(f"{k}: {v}")
+    missed = unmet(results)
+    if missed:
+        print(f"RESILIENCE TARGETS NOT MET: {'; '.join(missed)}", file=sys.stderr, flush=True)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if unmet(main()) else 0)

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,9 +43,32 @@ TENANT = "6f1c2a57-1d39-4b8e-9a0e-2f3c4d5e6f70"
 BOT_ID = "28:8f0c7f2e-3b1d-4c55-a1b2-0c9d8e7f6a51"
 HEALTHY_TIMEOUT = 30.0
 TURN_TIMEOUT = 10.0
-# One decision, typed: restart, then answers that change the state every turn, to an outcome.
+# Turns that change the dialog state every time ("start again", then typed answers); for
+# latency only: it need not reach an outcome.
 CYCLE = ("start again", "no", "no", "yes", "yes", "yes", "yes")
+# A whole decision is driven by question id (the design's contract), not by a fixed list of
+# messages, so a change to the order or number of questions cannot quietly stop the benchmarks
+# from reaching a record: each reply's buttons say which question was asked, and the answer
+# for that id is typed. This path ends in "share without consent", which offers a record.
+START_DECISION = "can I share"
+TYPED_ANSWERS: dict[str, str] = {
+    "immediate_danger": "no",
+    "legal_duty": "no",
+    "legitimate_purpose": "yes",
+    "identifiable": "yes",
+    "confidential": "yes",
+    "risk_of_harm": "yes",
+    "person": "skip",
+    "adult_wishes": "no",
+    "consent": "they said no",
+    "seeking_consent_safe": "no",
+    "public_interest": "yes",
+}
+RECORD_BUTTON = ("record", "start")
+MAX_ANSWERS = 15  # a bound: the decision has ten questions and a few optional ones
+RESEND_DELAYS = (0.5, 1.0, 2.0)  # seconds before a DM is sent again (see SlackClient.resends)
 _event_ids = itertools.count(1)
+_trigger_ids = itertools.count(1)
 
 
 def now() -> float:
@@ -377,8 +400,12 @@ RECORD_VALUES = {
 }
 
 
-def view_submission(user: str, view: dict[str, Any]) -> dict[str, Any]:
-    """Submit the record modal the bot opened, filled in with RECORD_VALUES."""
+def view_submission(
+    user: str, view: dict[str, Any], trigger_id: str | None = None
+) -> dict[str, Any]:
+    """Submit the record modal the bot opened, filled in with RECORD_VALUES. Slack gives every
+    submission its own trigger id (the bot tells a replayed submission by it), so each call
+    gets a new one unless `trigger_id` is given."""
     state: dict[str, Any] = {}
     for block in view.get("blocks") or []:
         if block.get("type") != "input":
@@ -398,7 +425,7 @@ def view_submission(user: str, view: dict[str, Any]) -> dict[str, Any]:
         "user": {"id": user, "username": "bench", "name": "bench", "team_id": TEAM},
         "api_app_id": "A0APP0001",
         "token": "unused",
-        "trigger_id": "t-unused",
+        "trigger_id": trigger_id or f"t-submit-{os.getpid()}-{next(_trigger_ids)}",
         "view": {
             "id": "V0VIEW0001",
             "team_id": TEAM,
@@ -416,15 +443,46 @@ def view_submission(user: str, view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+Choice = tuple[str, str]  # (question id, answer id), as every button carries it
+
+
+def offered_choices(blocks: Any) -> tuple[Choice, ...]:
+    """Every choice a message offers, from its buttons' values: the JSON
+    {"q": question id, "a": answer id} (design.md), in the order shown."""
+    found: list[Choice] = []
+    pending: list[Any] = [blocks]
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, list):
+            pending[:0] = node
+        elif isinstance(node, dict):
+            value = node.get("value")
+            if isinstance(value, str) and value.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    data = json.loads(value)
+                    if isinstance(data, dict) and isinstance(data.get("q"), str):
+                        found.append((data["q"], str(data.get("a", ""))))
+            pending[:0] = [v for k, v in node.items() if k != "value"]
+    return tuple(found)
+
+
+def next_answer(offered: tuple[Choice, ...]) -> str | None:
+    """What to type to the question a reply asked (by its id), or None when it asked none of
+    the decision questions."""
+    return next((TYPED_ANSWERS[q] for q, _ in offered if q in TYPED_ANSWERS), None)
+
+
 class TimedSlack(FakeSlack):
     """The tests' fake Slack Web API, noting when each DM reply and modal arrives.
 
-    It keeps no history (the benchmarks run long enough for that to matter): a waiter per
-    channel (or trigger id) is resolved with the arrival time.
+    It keeps no history of DMs (the benchmarks run long enough for that to matter): a waiter
+    per channel (or trigger id) is resolved with the arrival time, and `offered` keeps the
+    choices of each DM channel's latest post. The record channel's history is kept whole.
     """
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.offered: dict[str, tuple[Choice, ...]] = {}
         self.post_waiters: dict[str, asyncio.Future[float]] = {}
         self.view_waiters: dict[str, asyncio.Future[tuple[float, dict[str, Any]]]] = {}
         self.posted_to: dict[str, int] = {}
@@ -437,6 +495,7 @@ class TimedSlack(FakeSlack):
             self.posted_to[channel] = self.posted_to.get(channel, 0) + 1
             if channel != RECORD_CHANNEL:
                 self.messages.pop(channel, None)
+                self.offered[channel] = offered_choices(p.get("blocks"))
             waiter = self.post_waiters.pop(channel, None)
             if waiter is not None and not waiter.done():
                 waiter.set_result(at)
@@ -473,6 +532,12 @@ class TimedSlack(FakeSlack):
         return fut
 
 
+@dataclass(frozen=True)
+class Answered:
+    seconds: float  # from sending the DM to the fake receiving the reply
+    offered: tuple[Choice, ...]  # the choices in that reply
+
+
 @dataclass
 class SlackClient:
     """Sends signed requests to one app's /slack/events and times them."""
@@ -482,9 +547,18 @@ class SlackClient:
     fake: TimedSlack
     ack_times: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    sent: int = 0  # requests sent, answered or not
+    # Slack sends an event again when it got no 200 for it (at once, after a minute, after five
+    # minutes); `resends` > 0 does the same for DMs, after RESEND_DELAYS (shorter, to fit a
+    # run), and counts them in `resent`. Clicks and forms are never sent again, as in Slack.
+    resends: int = 0
+    resent: int = 0
 
-    async def send(self, body: str, content_type: str) -> tuple[int, str]:
+    async def send(self, body: str, content_type: str, retry: int = 0) -> tuple[int, str]:
         headers = {"Content-Type": content_type, **signed(body)}
+        if retry:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"}
+        self.sent += 1
         t0 = now()
         async with self.http.post(self.url, data=body.encode(), headers=headers) as resp:
             text = await resp.text()
@@ -493,35 +567,92 @@ class SlackClient:
 
     async def turn(self, user: str, text: str) -> float:
         """One DM; seconds from sending it to the fake receiving the reply."""
+        return (await self.message(user, text)).seconds
+
+    async def message(
+        self, user: str, text: str, acknowledged: list[str] | None = None
+    ) -> Answered:
+        """One DM and its reply. The event id goes into `acknowledged` as soon as the app
+        answers 200 (Slack never sends an acknowledged event again), before the reply."""
+        event = message_im(user, text)
         waiter = self.fake.expect_post(f"D{user}")
         t0 = now()
-        status, body = await self.send(json.dumps(message_im(user, text)), "application/json")
-        if status != 200:
+        body = json.dumps(event)
+        for retry in range(self.resends + 1):
+            if retry:
+                self.resent += 1
+                await asyncio.sleep(RESEND_DELAYS[min(retry, len(RESEND_DELAYS)) - 1])
+            try:
+                status, answer = await self.send(body, "application/json", retry)
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                status, answer = 0, f"{type(exc).__name__}: {exc}"
+            if status == 200:
+                break
+        else:
             waiter.cancel()
-            raise RuntimeError(f"event answered {status}: {body[:200]}")
+            raise RuntimeError(f"event answered {status or 'nothing'}: {answer[:200]}")
+        if acknowledged is not None:
+            acknowledged.append(str(event["event_id"]))
         at = await asyncio.wait_for(waiter, TURN_TIMEOUT)
-        return at - t0
+        return Answered(at - t0, self.fake.offered.get(f"D{user}", ()))
 
-    async def click(self, user: str, q: str, a: str, trigger_id: str) -> dict[str, Any]:
-        """A button press that opens the record modal; returns the modal's view."""
+    async def click(
+        self, user: str, q: str, a: str, trigger_id: str, acknowledged: list[str] | None = None
+    ) -> dict[str, Any]:
+        """A button press that opens the record modal; returns the modal's view. The trigger
+        id goes into `acknowledged` once the app answers 200 (Slack never resends a click)."""
         waiter = self.fake.expect_view(trigger_id)
         form = "payload=" + _quote(json.dumps(block_action(user, q, a, trigger_id)))
         status, body = await self.send(form, "application/x-www-form-urlencoded")
         if status != 200:
             waiter.cancel()
             raise RuntimeError(f"action answered {status}: {body[:200]}")
+        if acknowledged is not None:
+            acknowledged.append(trigger_id)
         _, view = await asyncio.wait_for(waiter, TURN_TIMEOUT)
         return view
 
-    async def submit(self, user: str, view: dict[str, Any]) -> None:
-        """Submit the record modal; the ack must carry no errors; then the summary is posted."""
+    async def submit(
+        self,
+        user: str,
+        view: dict[str, Any],
+        trigger_id: str | None = None,
+        saved: list[str] | None = None,
+    ) -> None:
+        """Submit the record modal; the ack must carry no errors (an empty 200 closes the
+        modal: the person is told the record is saved, and `user` goes into `saved`); then
+        the summary is posted in the DM."""
         waiter = self.fake.expect_post(f"D{user}")
-        form = "payload=" + _quote(json.dumps(view_submission(user, view)))
+        form = "payload=" + _quote(json.dumps(view_submission(user, view, trigger_id)))
         status, body = await self.send(form, "application/x-www-form-urlencoded")
         if status != 200 or (body and "errors" in body):
             waiter.cancel()
             raise RuntimeError(f"record form answered {status}: {body[:300]}")
+        if saved is not None:
+            saved.append(user)
         await asyncio.wait_for(waiter, TURN_TIMEOUT)
+
+
+async def type_decision(
+    pick: Callable[[], SlackClient], user: str, acknowledged: list[str] | None = None
+) -> int:
+    """Type a whole decision as `user`, answering each question the bot asks by its id, up to
+    the reply that offers "Record this decision"; return the number of DMs sent. Each DM goes
+    to whichever app `pick` gives (one, or replicas in turn). Raises when the bot asks
+    something the path has no answer for, or never reaches an outcome: a benchmark that
+    cannot reach a record must fail, not report nothing as success."""
+    answered = await pick().message(user, START_DECISION, acknowledged)
+    for sent in range(1, MAX_ANSWERS + 1):
+        if RECORD_BUTTON in answered.offered:
+            return sent
+        text = next_answer(answered.offered)
+        if text is None:
+            raise RuntimeError(
+                f"the decision path stopped: the reply offered {list(answered.offered)}, "
+                "no decision question and no record button"
+            )
+        answered = await pick().message(user, text, acknowledged)
+    raise RuntimeError(f"no outcome after {MAX_ANSWERS} answers")
 
 
 def _quote(text: str) -> str:

@@ -1,11 +1,12 @@
 """Throughput and concurrency: turns per second at concurrency 1 and 50, bounded in time.
 
 Slack: each virtual user drives whole decisions against `canishare serve` — a typed "can I share"
-and typed answers to an outcome, a click on "Record this decision" (the modal opens), and the
-filled-in record form submitted — a new user each decision. Every request must be answered 200,
-every turn's reply must reach the fake Web API, and afterwards every completed decision must be a
-record in the store and a post in the record channel (delivered by the outbox): zero errors, zero
-lost records. Each Slack acknowledgement (the HTTP response) is timed: Slack wants it within 3 s.
+and typed answers to an outcome (by question id: `harness.type_decision`), a click on "Record
+this decision" (the modal opens), and the filled-in record form submitted — a new user each
+decision. Every request must be answered 200, every turn's reply must reach the fake Web API,
+and afterwards every completed decision must be a record in the store and a post in the record
+channel (delivered by the outbox): zero errors, zero lost records. Each Slack acknowledgement
+(the HTTP response) is timed: Slack wants it within 3 s.
 
 Teams: the same typed decision over and over (no record form), replies received == requests.
 """
@@ -38,13 +39,13 @@ from benchmarks.harness import (
     scratch,
     serve_argv,
     sqlite_url,
+    type_decision,
     user_ids,
 )
 
 SECONDS = 30.0  # per run
 CONCURRENCY = (1, 50)
 DELIVERY_WAIT = 30.0  # bound on waiting for the outbox to post every record
-DECISION = ("can I share", "no", "no", "yes", "yes", "yes", "yes")  # to "share without consent"
 ACK_LIMIT = 3.0
 
 
@@ -84,10 +85,9 @@ async def workers(
 
 def slack_decision(client: SlackClient) -> Callable[[str, Tally], Awaitable[None]]:
     async def work(user: str, tally: Tally) -> None:
-        for text in DECISION:
-            tally.requests += 1
-            await client.turn(user, text)
-            tally.replies += 1
+        typed = await type_decision(lambda: client, user)  # by question id, to an outcome
+        tally.requests += typed
+        tally.replies += typed
         tally.requests += 1
         view = await client.click(user, "record", "start", trigger_id=f"trig-{user}")
         tally.replies += 1

@@ -22,6 +22,10 @@ from bot.records.store import Delivery, NewRecord, Store
 
 log = logging.getLogger("canishare.deliver")
 MAX_BACKOFF_SECONDS = 300.0
+# A delivery is started only while at least this share of the batch's lease is left, and each
+# attempt ends this share before the lease does (a margin for the store writes that follow).
+MIN_LEASE_LEFT = 0.5
+LEASE_MARGIN = 0.1
 
 
 class Sender(Protocol):
@@ -82,49 +86,79 @@ class Deliverer:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Try every due delivery once; return how many were delivered."""
-        # a small batch under a lease: a crashed worker's rows come back after the lease ends
+        """Try every due delivery once; return how many were delivered.
+
+        A small batch is claimed under one lease and tried one at a time, each attempt ending
+        before the lease does. Once less than MIN_LEASE_LEFT of the lease is left (a slow
+        platform took the time), the rest of the batch is given back untried: after the
+        lease another worker may claim them, and a delivery both start could be posted twice
+        (neither finds the other's post yet)."""
+        claimed_at = self.clock()
         due = await self.store.claim_due(
-            self.worker, now=self.clock(), limit=self.batch, lease=self.lease_seconds
+            self.worker, now=claimed_at, limit=self.batch, lease=self.lease_seconds
         )
+        lease_ends = claimed_at + timedelta(seconds=self.lease_seconds)
         delivered = 0
-        for delivery in due:
-            platform = delivery.target.split(":", 1)[0]
-            sender = self.senders.get(platform)
-            if sender is None:
-                await self.store.retry_later(
-                    delivery.id,
-                    f"{platform} is not configured on this server",
-                    when=self.clock() + timedelta(seconds=backoff(delivery.attempts)),
+        for n, delivery in enumerate(due):
+            left = (lease_ends - self.clock()).total_seconds()
+            if left < self.lease_seconds * MIN_LEASE_LEFT:
+                given_back = await self.store.release([d.id for d in due[n:]], self.worker)
+                log.info(
+                    "delivery lease nearly over: %d deliveries given back for the next pass",
+                    given_back,
                 )
-                continue
-            try:
-                ref = await sender.deliver(delivery)
-            except PermanentFailure as exc:
-                await self.fail_for_good(delivery, str(exc) or type(exc).__name__)
-            except RetryAfter as exc:
-                wait = max(exc.seconds, 1.0)
-                await self.store.retry_later(
-                    delivery.id, str(exc), when=self.clock() + timedelta(seconds=wait)
-                )
-            except Exception as exc:  # any failure: keep it and try again later
-                log.warning("delivery %s failed: %s", delivery.id, exc)
-                await self.store.retry_later(
-                    delivery.id,
-                    f"{type(exc).__name__}: {exc}",
-                    when=self.clock() + timedelta(seconds=backoff(delivery.attempts)),
-                )
-            else:
-                await self.store.mark_delivered(delivery.id, ref, now=self.clock())
+                break
+            if await self._attempt(delivery, left - self.lease_seconds * LEASE_MARGIN):
                 delivered += 1
         await self.alert_overdue()
         return delivered
+
+    async def _attempt(self, delivery: Delivery, seconds: float) -> bool:
+        """One attempt at one delivery, ended after `seconds` (inside this worker's lease)
+        whatever the sender does; True when it was delivered."""
+        platform = delivery.target.split(":", 1)[0]
+        sender = self.senders.get(platform)
+        if sender is None:
+            await self._later(
+                delivery,
+                f"{platform} is not configured on this server",
+                backoff(delivery.attempts),
+            )
+            return False
+        try:
+            async with asyncio.timeout(seconds):
+                ref = await sender.deliver(delivery)
+        except PermanentFailure as exc:
+            await self.fail_for_good(delivery, str(exc) or type(exc).__name__)
+        except RetryAfter as exc:
+            await self._later(delivery, str(exc), max(exc.seconds, 1.0))
+        except TimeoutError:
+            reason = f"no answer within {seconds:.1f} s, inside the delivery lease"
+            log.warning("delivery %s failed: %s", delivery.id, reason)
+            await self._later(delivery, reason, backoff(delivery.attempts))
+        except Exception as exc:  # any failure: keep it and try again later
+            log.warning("delivery %s failed: %s", delivery.id, exc)
+            await self._later(delivery, f"{type(exc).__name__}: {exc}", backoff(delivery.attempts))
+        else:
+            await self.store.mark_delivered(delivery.id, ref, now=self.clock())
+            return True
+        return False
+
+    async def _later(self, delivery: Delivery, error: str, seconds: float) -> None:
+        """Try `delivery` again after `seconds`, if this worker still holds it."""
+        await self.store.retry_later(
+            delivery.id,
+            error,
+            when=self.clock() + timedelta(seconds=seconds),
+            worker=self.worker,
+        )
 
     async def fail_for_good(self, delivery: Delivery, reason: str) -> None:
         """Stop retrying a delivery the platform refused for good; say so once, in the log and
         (unless the delivery was itself an alert) to every platform's alert channel."""
         now = self.clock()
-        await self.store.mark_failed(delivery.id, reason, now=now)
+        if not await self.store.mark_failed(delivery.id, reason, now=now):
+            return  # another worker delivered it meanwhile
         log.error(
             "delivery %s failed and will not be retried: %s. The record is safe in the store; "
             "fix the cause, then run 'canishare records retry'.",

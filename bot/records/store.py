@@ -472,28 +472,52 @@ class Store:
                 delivery_id,
             )
 
-    async def retry_later(self, delivery_id: str, error: str, *, when: datetime) -> None:
+    async def retry_later(
+        self, delivery_id: str, error: str, *, when: datetime, worker: str | None = None
+    ) -> None:
+        """Note the error and make the delivery due again at `when`. With `worker`, only while
+        that worker still holds it: a worker whose lease ran out must not free (or reschedule)
+        a delivery another worker has claimed since."""
+        fence = " AND locked_by = ?" if worker is not None else ""
         async with self.db.transaction() as tx:
             await tx.execute(
                 "UPDATE outbox SET next_attempt_at = ?, last_error = ?, locked_by = NULL, "
-                "locked_until = NULL WHERE id = ?",
+                f"locked_until = NULL WHERE id = ?{fence}",
                 stamp(when),
                 error[:500],
                 delivery_id,
+                *([worker] if worker is not None else []),
             )
 
-    async def mark_failed(self, delivery_id: str, error: str, *, now: datetime) -> None:
-        """The platform refused this delivery for good: stop trying until someone fixes the
-        cause and asks for a retry (`canishare records retry`)."""
+    async def release(self, delivery_ids: Sequence[str], worker: str) -> int:
+        """Give back deliveries `worker` claimed and will not try now (its lease is running
+        out), so any worker can take them at once; those claimed by another since are left
+        alone. Returns how many were given back."""
+        released = 0
         async with self.db.transaction() as tx:
-            await tx.execute(
+            for delivery_id in delivery_ids:
+                released += await tx.execute(
+                    "UPDATE outbox SET locked_by = NULL, locked_until = NULL "
+                    "WHERE id = ? AND locked_by = ? AND status = 'pending'",
+                    delivery_id,
+                    worker,
+                )
+        return released
+
+    async def mark_failed(self, delivery_id: str, error: str, *, now: datetime) -> bool:
+        """The platform refused this delivery for good: stop trying until someone fixes the
+        cause and asks for a retry (`canishare records retry`). A delivery another worker has
+        delivered meanwhile stays delivered; returns whether it was marked failed."""
+        async with self.db.transaction() as tx:
+            changed = await tx.execute(
                 "UPDATE outbox SET status = ?, last_error = ?, locked_by = NULL, "
-                "locked_until = NULL, alerted_at = ? WHERE id = ?",
+                "locked_until = NULL, alerted_at = ? WHERE id = ? AND status = 'pending'",
                 FAILED,
                 error[:500],
                 stamp(now),
                 delivery_id,
             )
+        return int(changed) > 0
 
     async def retry_failed(self, *, now: datetime) -> int:
         """Put every failed delivery back in the queue, due now; return how many."""

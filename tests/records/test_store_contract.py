@@ -92,6 +92,37 @@ async def test_an_expired_lease_is_picked_up_by_another_worker(store: Store) -> 
     assert [d.id for d in taken] == ["R-1:slack:record"]
 
 
+async def test_a_worker_whose_lease_ran_out_cannot_free_or_fail_what_another_has_taken(
+    store: Store,
+) -> None:
+    await store.append([decision("R-1"), decision("R-2")], now=NOW)
+    await store.claim_due("late", now=NOW, lease=30)
+    taken = await store.claim_due("w2", now=NOW + timedelta(seconds=31), lease=30)
+    assert [d.id for d in taken] == ["R-1:slack:record", "R-2:slack:record"]
+
+    await store.retry_later("R-1:slack:record", "late", when=NOW, worker="late")
+    assert await store.release(["R-2:slack:record"], "late") == 0
+    await store.mark_delivered("R-2:slack:record", "C1|1.2", now=NOW)
+    assert not await store.mark_failed("R-2:slack:record", "channel_not_found", now=NOW)
+
+    assert await store.claim_due("w3", now=NOW + timedelta(seconds=40)) == []  # w2 holds R-1
+    [r1, r2] = await store.deliveries()
+    assert (r1.status, r1.last_error) == ("pending", None)
+    assert r2.status == "delivered"
+
+
+async def test_a_worker_gives_back_what_it_will_not_try_and_others_take_it_at_once(
+    store: Store,
+) -> None:
+    await store.append([decision("R-1")], now=NOW)
+    await store.claim_due("w1", now=NOW, lease=30)
+
+    assert await store.release(["R-1:slack:record"], "w1") == 1
+
+    taken = await store.claim_due("w2", now=NOW + timedelta(seconds=1))
+    assert [d.id for d in taken] == ["R-1:slack:record"]
+
+
 async def test_concurrent_workers_never_lease_the_same_delivery(
     store_url: str, store: Store
 ) -> None:

@@ -3,7 +3,9 @@
 Every user action becomes an `Inbound` for `Bot.handle`; the replies come back as Block Kit.
 A listener runs the turn (milliseconds: the store, no Slack call) before Slack's request is
 acknowledged, so whatever Slack was told it delivered is already committed — a crash after
-the ack loses nothing, and turns of one person run in the order they arrived. Everything
+the ack loses nothing, and turns of one person run in the order they arrived. An event the
+store holds up past the ack budget is answered 503 (no ack in Socket Mode), so Slack sends it
+again rather than being told it arrived; see `_turn_then`. Everything
 that calls the Web API (replies, opening a DM, retiring answered buttons) runs afterwards in
 tracked background tasks, so Slack gets its answer well within three seconds even when its
 Web API is slow or down.
@@ -25,6 +27,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -61,6 +64,8 @@ DRAIN_SECONDS: Final = 10.0
 STARTUP_CHECK_SECONDS: Final = 10.0
 IDENTIFY_RETRY_SECONDS: Final = 30.0
 ACK_BUDGET_SECONDS: Final = 2.0  # a turn is waited for this long before Slack is answered
+# An event not yet saved when the budget runs out is answered with this, so Slack sends it again
+SEND_AGAIN: Final = 503
 START_SHORTCUT: Final = "start_decision"  # the global shortcut's callback_id (manifest)
 
 
@@ -464,24 +469,25 @@ class SlackChannel:
         self.app.view(render.RECORD_FORM_CALLBACK)(self._on_record_form)
         self.app.shortcut(START_SHORTCUT)(self._on_start_shortcut)
 
-    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> BoltResponse | None:
         if event.get("subtype") or event.get("bot_id") or event.get("channel_type") != "im":
-            return  # edits, deletions, bot posts (ours included): never answered, so no loops
+            return None  # edits, deletions, bot posts (ours included): never answered, no loops
         user, channel = text_at(event, "user"), text_at(event, "channel")
         if not user or not channel:
-            return
+            return None
         self._dms[user] = channel
         inbound = self._inbound(team_of(body), user, text=typed_text(text_at(event, "text")))
 
         async def reply(handled: Handled) -> None:
             await self.show(handled.replies, channel, conversation=inbound.conversation)
 
-        await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "message")
+        event_id = text_at(body, "event_id") or None
+        return await self._turn_then(inbound, event_id, reply, "message", sent_again=True)
 
-    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+    async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> BoltResponse | None:
         user, channel = text_at(event, "user"), text_at(event, "channel")
         if not user or not channel or event.get("bot_id") or channel.startswith("D"):
-            return
+            return None
         inbound = Inbound(
             conversation=shared_key(team_of(body), channel, user),
             user=user,
@@ -495,7 +501,8 @@ class SlackChannel:
         async def reply(handled: Handled) -> None:
             await self.show(handled.replies, channel, only_for=user, thread_ts=thread_ts)
 
-        await self._turn_then(inbound, text_at(body, "event_id") or None, reply, "mention")
+        event_id = text_at(body, "event_id") or None
+        return await self._turn_then(inbound, event_id, reply, "mention", sent_again=True)
 
     async def _on_home_opened(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         user = text_at(event, "user")
@@ -614,33 +621,61 @@ class SlackChannel:
         event_id: str | None,
         then: Callable[[Handled], Coroutine[Any, Any, None]],
         what: str,
-    ) -> None:
+        *,
+        sent_again: bool = False,
+    ) -> BoltResponse | None:
         """Commit the turn before returning, so before Slack's ack, then schedule `then` (the
-        Web API calls) in the conversation's order. A turn that takes longer than
-        ACK_BUDGET_SECONDS (a store under strain) finishes after the ack instead: Slack's
-        three seconds come first. A turn that fails raises here: Slack gets an error and
-        sends the request again, so nothing acknowledged is lost."""
+        Web API calls) in the conversation's order. A turn that fails raises here: Slack gets
+        an error, so nothing acknowledged is lost.
+
+        A turn that takes longer than ACK_BUDGET_SECONDS (a store under strain) finishes
+        afterwards, and what Slack is told depends on whether Slack would send it again.
+        An event (`sent_again`: Slack resends an event until it is acknowledged) is answered
+        SEND_AGAIN: it is not acknowledged before it is saved, so a crash meanwhile loses
+        nothing, and the copy Slack sends runs as a duplicate (nothing) once the turn is
+        saved. A click, command or shortcut is never sent again, so it is acknowledged within
+        Slack's three seconds (otherwise the person sees an error while their turn goes on)."""
         turn = asyncio.ensure_future(self._run(inbound, event_id=event_id))
         await asyncio.wait({turn}, timeout=ACK_BUDGET_SECONDS)
         if turn.done():
             handled = turn.result()
             if not handled.duplicate:
                 self.spawn(then(handled), what, after=inbound.conversation)
-            return
+            return None
+        if sent_again:
+            log.warning(
+                "a Slack %s took over %.1f s to save; answered %d so that Slack sends it again "
+                "(it still runs once)",
+                what,
+                ACK_BUDGET_SECONDS,
+                SEND_AGAIN,
+            )
+            finish = self._finish(turn, then, sent_again=True)
+            self.spawn(finish, what, after=inbound.conversation)
+            return BoltResponse(status=SEND_AGAIN, body="")
         log.warning(
             "a Slack %s took over %.1f s to save; acknowledged first, finished after",
             what,
             ACK_BUDGET_SECONDS,
         )
         self.spawn(self._finish(turn, then), what, after=inbound.conversation)
+        return None
 
     @staticmethod
     async def _finish(
-        turn: asyncio.Future[Handled], then: Callable[[Handled], Coroutine[Any, Any, None]]
+        turn: asyncio.Future[Handled],
+        then: Callable[[Handled], Coroutine[Any, Any, None]],
+        *,
+        sent_again: bool = False,
     ) -> None:
         handled = await turn
-        if not handled.duplicate:
-            await then(handled)
+        if handled.duplicate:
+            return
+        if handled.store_failed and sent_again:
+            # Slack sends this event again; "please try again" now would make it run twice
+            log.warning("a Slack event could not be saved; Slack sends it again")
+            return
+        await then(handled)
 
     async def _run(self, inbound: Inbound, *, event_id: str | None = None) -> Handled:
         """Run and commit one turn (no Slack call); wake the deliverer for new records."""

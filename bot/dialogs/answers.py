@@ -449,6 +449,7 @@ class AnswerParser:
             parts,
             weigh_but=polar or bool({"record_confirm", "person"} & set(groups)),
             changed=bool(CHANGED.search(fold(text))),
+            interjection=bool(parts) and self._opens_alone(parts[0].tokens, groups),
         )
         # a weak answer ("~…": "yes" at the special category question) counts only alone
         strong = [a for a in said if not a.startswith(WEAK)]
@@ -494,8 +495,8 @@ class AnswerParser:
             if not (polar and f.answer in POLAR):
                 answers.append(f.answer)
                 continue
-            if self._modifies_next(found, k, tokens):
-                continue  # "it isn't | safe", "definitely not | secret": part of the next one
+            if self._leads_into_own(found, k):
+                continue  # "it isn't | safe", "definitely | not secret": part of the next one
             flips = int(self._doubted(tokens, f.start))
             if not self.negatable.isdisjoint(tokens[f.start : f.end]):
                 window = range(max(0, f.start - NEGATION_WINDOW), f.start)
@@ -506,6 +507,22 @@ class AnswerParser:
                 answer = NO if answer == YES else YES
             answers.append(answer)
         return answers
+
+    def _opens_alone(self, tokens: Sequence[str], groups: Sequence[str]) -> bool:
+        """The clause opens with a one-word answer ("no, …", "nah …"), not with a longer phrase
+        that starts with one ("no names", "no idea")."""
+        covered = [False] * len(tokens)
+        found = [f for g in groups for f in self.groups[g].find(tokens, covered)]
+        first = next((f for f in found if f.start == 0), None)
+        return first is not None and first.end == 1
+
+    @staticmethod
+    def _leads_into_own(found: Sequence[tuple[_Found, bool]], k: int) -> bool:
+        """A common phrase right before one of the question's own phrases modifies it (an
+        intensifier such as "definitely", or a negation, counted by `_modifies_next`)."""
+        f, own = found[k]
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        return not own and nxt is not None and nxt[1] and nxt[0].start == f.end
 
     def _modifies_next(
         self, found: Sequence[tuple[_Found, bool]], k: int, tokens: Sequence[str]
@@ -569,6 +586,7 @@ def _what_counts(
     *,
     weigh_but: bool,
     changed: bool,
+    interjection: bool = True,
 ) -> list[str]:
     """The answers that decide: the last one when the person changed their mind; an answer
     the message opens with ("no, it's a sports injury"); a "but …" part after a situation
@@ -578,7 +596,7 @@ def _what_counts(
         return [answers[-1][0]]
     first = parts[0]
     leading = [a for a, part in answers if part is first]
-    opens = bool(first.tokens) and first.tokens[0] in INTERJECTIONS
+    opens = bool(first.tokens) and first.tokens[0] in INTERJECTIONS and interjection
     if weigh_but:
         contrast = [a for a, part in answers if part.contrast]
         if contrast:

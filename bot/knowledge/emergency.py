@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.knowledge.base import KNOWLEDGE_DIR, KnowledgeError
+from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 from bot.knowledge.text import fold
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "emergency_signals.yaml"
@@ -37,7 +37,7 @@ class EmergencyCheck:
 
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE, examples: Path = EXAMPLES_FILE) -> EmergencyCheck:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         patterns = raw.get("patterns") if isinstance(raw, dict) else None
         if not isinstance(patterns, list) or not patterns:
             raise KnowledgeError(str(path.name), "", "needs a non-empty 'patterns' list")
@@ -54,7 +54,11 @@ class EmergencyCheck:
         for name, items in lists.items():
             if not isinstance(items, list):
                 raise KnowledgeError(str(path.name), name, "must be a list of patterns")
-        sample = yaml.safe_load(examples.read_text(encoding="utf-8")) if examples.exists() else {}
+        sample = (
+            yaml.load(examples.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+            if examples.exists()
+            else {}
+        )
         texts = sample.get("examples", []) if isinstance(sample, dict) else None
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise KnowledgeError(examples.name, "", "needs an 'examples' list of messages")

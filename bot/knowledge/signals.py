@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from bot.knowledge.base import KNOWLEDGE_DIR, KnowledgeError
+from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "signals.yaml"
 GROUPS = ("denied", "told", "past", "now", "harm", "sharing")
@@ -66,7 +66,7 @@ class Signals:
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE) -> Signals:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             raise KnowledgeError(path.name, "", f"cannot be read ({exc})") from exc
         if not isinstance(raw, dict):

@@ -23,7 +23,7 @@ class Core:
 def build_core(settings: Settings) -> Core:
     """Load and validate the knowledge base and build the conversation core (no I/O after)."""
     kb = load_knowledge(organisation_file=settings.org_file)
-    knowledge = Knowledge.build(kb)
+    knowledge = Knowledge.build(kb, settings.model_cache)
     return Core(knowledge, Conversation.build(knowledge, idle_hours=settings.idle_hours))
 
 

@@ -31,6 +31,8 @@ class Settings:
     port: int = 3978
     public_url: str = ""
     org_file: Path | None = None
+    # trained classifiers are kept here, named by the knowledge version (None: train every start)
+    model_cache: Path | None = field(default_factory=lambda: model_cache_dir(os.environ))
     idle_hours: float = 24.0
     retention_days: int = 2555  # about 7 years, a common safeguarding records schedule
     undelivered_alert_minutes: int = 60
@@ -72,6 +74,18 @@ class Settings:
 
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{6,}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def model_cache_dir(env: Mapping[str, str]) -> Path | None:
+    """CANISHARE_MODEL_CACHE, else the user's cache folder ($XDG_CACHE_HOME or ~/.cache);
+    "none" keeps no cache (the classifiers are then trained at every start, a few seconds)."""
+    raw = env.get("CANISHARE_MODEL_CACHE", "").strip()
+    if raw.lower() in ("none", "off", "0"):
+        return None
+    if raw:
+        return Path(raw).expanduser()
+    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path(env.get("HOME", "~")) / ".cache")
+    return Path(base).expanduser() / "canishare" / "models"
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -152,6 +166,7 @@ def load_settings(
         port=int(number("CANISHARE_PORT", 3978, low=1, high=65535)),
         public_url=text("CANISHARE_PUBLIC_URL").rstrip("/"),
         org_file=Path(org) if org else None,
+        model_cache=model_cache_dir(env),
         idle_hours=number("CANISHARE_IDLE_HOURS", 24.0, low=0.01, high=24 * 30, whole=False),
         retention_days=int(number("CANISHARE_RETENTION_DAYS", 2555, low=1, high=36500)),
         undelivered_alert_minutes=int(

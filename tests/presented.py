@@ -17,7 +17,7 @@ from bot.core.conversation import Conversation
 from bot.knowledge.lookup import Knowledge
 from bot.knowledge.search import Lookup
 
-MIGHT_BE_DANGER = "is gdpr a barrier if dad is shouting at her again tonight"
+MIGHT_BE_DANGER = "is gdpr a barrier if her dad gets angry with her"
 NOT_SURE = "gdpr sharing thing"
 CASE_STORY = "a pupil told me mum hits her, do I need consent to tell social care"
 FLAGS: Mapping[str, Mapping[str, bool]] = {
@@ -45,6 +45,7 @@ class PresentedKnowledge(Knowledge):
 def presenting(core: Core, flags: Mapping[str, Mapping[str, bool]] = FLAGS) -> Core:
     """The same core, answering the questions in `flags` with those flags set."""
     real = core.knowledge
-    knowledge = PresentedKnowledge(real.kb, real.index, real.emergency, flags)
+    parts = {f.name: getattr(real, f.name) for f in dataclasses.fields(Knowledge)}
+    knowledge = PresentedKnowledge(**parts, flags=flags)
     conversation = core.conversation
     return Core(knowledge, Conversation.build(knowledge, idle_hours=conversation.idle_hours))

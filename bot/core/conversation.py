@@ -11,7 +11,6 @@ replica can run it and tests can drive it directly.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,6 @@ from bot.knowledge.words import Words
 __all__ = ["FLOW_VERSION", "Conversation", "Turn", "answer_labels", "new_id"]
 
 MAX_MESSAGE: Final = 4000
-MID_DIALOG_MIN_SCORE: Final = 0.6  # mid-dialog, a weaker match is offered as "Did you mean…"
 # While a record or a request for advice is being written, only these words act as commands;
 # anything else ("share", "decision", "go") is what the person wants written down.
 COMMANDS_WHILE_WRITING: Final = frozenset({"back", "restart", "help", "why", "stop"})
@@ -168,7 +166,12 @@ class Conversation:
         known = self.kit.parser.is_known_reply(text)
         writing = self._writing(state)
         event = self._classify(state, inbound, text, writing=writing)
-        if not known and self.knowledge.is_emergency(text):
+        danger = None if known else self.knowledge.assess(text)
+        # At a decision question the words are first an answer ("yes, he has bruises"): only
+        # danger beyond doubt goes straight to the emergency route; words the question cannot
+        # take are checked again in full (see _unplaced).
+        asking = self.decision.table.owns(state) and state.step.startswith("q:")
+        if danger is not None and (danger.beyond_doubt if asking else danger.now):
             if not writing:
                 turn = self.decision.emergency(state)
                 return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
@@ -277,6 +280,9 @@ class Conversation:
     def _unplaced(self, state: DialogState, event: Event, unplaced: Unplaced) -> Turn:
         """Words a dialog could not take as an answer: a question is answered, then the
         dialog resumes; anything else is asked again."""
+        if not self._writing(state) and self.knowledge.is_emergency(event.value):
+            turn = self.decision.emergency(state)
+            return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
         if not reads_like_a_question(event.value):
             return unplaced.reask
         found = self.knowledge.ask(event.value)
@@ -287,8 +293,6 @@ class Conversation:
         if found.entry is None:
             reask = unplaced.reask
             return Turn(reask.state, reask.replies, [*reask.effects, asked])
-        if found.score < MID_DIALOG_MIN_SCORE:
-            found = dataclasses.replace(found, confident=False)
         turn = self._answer_then_resume(state, self.say.answer(found, in_dialog=True))
         return Turn(turn.state, turn.replies, [asked])
 

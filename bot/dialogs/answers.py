@@ -1,11 +1,225 @@
-"""Understand answers typed as free text: "yep", "no way", "dunno", "mum agreed"…"""
+"""Understand answers typed as free text: "yep", "nah not right now, she's in class",
+"dad won't agree to it", "no because he's already been seen by the GP", "the reasons bit".
+
+The phrase lists live in `bot/knowledge/dialog/answers.yaml`. A message is read in parts
+(clauses): each part's phrases are found longest first, never overlapping; at a yes/no
+question a word of negation just before a phrase turns it round; reasons ("because …") explain
+an answer and never change it. Two different answers, or a question back, give no answer: the
+bot asks again rather than guess.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Final
 
+from bot.knowledge.search import SpellFixer
 from bot.knowledge.text import fold
+
+YES, NO, UNSURE = "yes", "no", "unsure"
+WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothing else is said
+POLAR: Final = frozenset({YES, NO})
+# Words that start a reason or a second thought; what follows explains the answer before.
+REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "since"})
+BUT: Final = frozenset({"but", "though", "although", "however", "tho", "except", "whereas"})
+# An answer changed along the way ("said no at first, then came round"): the last one counts.
+CHANGED: Final = re.compile(
+    r"\b(at first|originally|initially|to begin with|then changed|but then|no wait|wait|"
+    r"actually|i mean|sorry i meant|scratch that|on second thoughts?)\b"
+)
+# Punctuation that ends a part of a sentence (checked on the raw text, before folding).
+_CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
+_QUESTION_START = re.compile(
+    r"^(what|whats|wats|wot|wdym|which|who|whom|whose|why|how|when|where|do you|does it|is it|"
+    r"is that|are you|can you|could you|would you|should i|what if|depends (on )?what|meaning|"
+    r"define)\b"
+)
+_NUMBER = re.compile(
+    r"^(?:(?:number|no|num|nr|option|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
+)
+NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
+SPELL_FROM: Final = 5  # shorter words are never "corrected" (too many near neighbours)
+MODALS: Final = frozenset(
+    [
+        "would",
+        "could",
+        "can",
+        "does",
+        "do",
+        "is",
+        "are",
+        "should",
+        "will",
+        "has",
+        "have",
+        "did",
+        "was",
+        "shall",
+        "might",
+        "may",
+    ]
+)  # not "were": folded, "we're" is the same word
+REQUESTS: Final = frozenset({"can", "could", "may"})  # "can I add something": not a question
+WH_WORDS: Final = frozenset(
+    ["what", "which", "who", "whom", "whose", "why", "how", "when", "where", "whats"]
+)
+QUESTION_SUBJECTS: Final = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "it",
+        "she",
+        "he",
+        "they",
+        "that",
+        "this",
+        "my",
+        "her",
+        "his",
+        "i",
+        "we",
+        "you",
+        "anyone",
+        "someone",
+        "there",
+        "their",
+        "our",
+        "anybody",
+        "somebody",
+        "these",
+        "those",
+    ]
+)
+# Emoji people answer with, read as words.
+EMOJI: Final = {
+    "👍": " yes ",
+    "👌": " yes ",
+    "✅": " yes ",
+    "✔": " yes ",
+    "🙂": " ",
+    "👎": " no ",
+    "❌": " no ",
+    "🙁": " ",
+    "🤷": " not sure ",
+    "🤔": " not sure ",
+}
+# "the one after lawful basis": the record part next to the one named
+_RELATIVE = re.compile(r"\b(after|before|below|above) (?:the )?(.+)$")
+# Words that may follow "no" when it answers ("no, it isn't", "no the ex has…"); "no" before
+# anything else is a determiner ("no point", "no others"), not an answer.
+AFTER_A_NO: Final = frozenset(
+    [
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "it",
+        "its",
+        "thats",
+        "that",
+        "there",
+        "theres",
+        "the",
+        "a",
+        "an",
+        "not",
+        "never",
+        "no",
+        "nope",
+        "nah",
+        "sorry",
+        "thanks",
+        "thank",
+        "wait",
+        "actually",
+        "definitely",
+        "absolutely",
+        "of",
+        "im",
+        "ive",
+        "id",
+        "hes",
+        "shes",
+        "theyre",
+        "were",
+        "dont",
+        "hold",
+        "shed",
+        "hed",
+        "theyd",
+        "youd",
+        "hell",
+        "shell",
+        "ill",
+        "well",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "cant",
+        "wont",
+        "but",
+        "and",
+        "so",
+        "just",
+        "really",
+        "mate",
+        "my",
+        "our",
+        "his",
+        "her",
+        "their",
+        "this",
+        "those",
+        "these",
+    ]
+)
+ORDINALS: Final = {
+    **{
+        w: i
+        for i, w in enumerate(
+            ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"], 1
+        )
+    },
+    **{
+        w: i
+        for i, w in enumerate(
+            ["first", "second", "third", "fourth", "fifth", "sixth", "seventh"], 1
+        )
+    },
+    **{w: i for i, w in enumerate(["1st", "2nd", "3rd", "4th", "5th", "6th", "7th"], 1)},
+    "top": 1,
+}
+LAST: Final = frozenset({"last", "bottom", "final", "end"})
+POSITION_FILLERS: Final = frozenset(
+    [
+        "the",
+        "one",
+        "bit",
+        "part",
+        "field",
+        "section",
+        "box",
+        "number",
+        "no",
+        "num",
+        "option",
+        "item",
+        "please",
+        "pls",
+        "thanks",
+    ]
+)
+INTERJECTIONS: Final = frozenset(
+    {"yes", "y", "yep", "yeah", "yea", "yup", "no", "n", "nope", "nah", "na", "naw", "aye"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +228,13 @@ class Parsed:
 
     answer: str | None
     ambiguous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    answer: str
+    start: int
+    end: int
 
 
 class PhraseMatcher:
@@ -35,26 +256,31 @@ class PhraseMatcher:
             self._starting.setdefault(tokens[0], []).append(index)
             self._whole.setdefault(tokens, answer)
 
-    def parse(self, text: str, allowed: Sequence[str] | None = None) -> Parsed:
-        tokens = fold(text).split()
-        if not tokens:
-            return Parsed(None)
-        covered = [False] * len(tokens)
-        found: list[str] = []
+    def find(self, tokens: Sequence[str], covered: list[bool]) -> list[_Found]:
+        """Every phrase in `tokens` not overlapping one already found (`covered` is updated)."""
+        found: list[_Found] = []
         candidates = sorted({i for t in set(tokens) for i in self._starting.get(t, ())})
         for index in candidates:
             phrase, answer = self._phrases[index]
             n = len(phrase)
+            if n == 1 and len(phrase[0]) == 1 and phrase[0].isalpha() and len(tokens) > 1:
+                continue  # "a", "e", "y": only an answer as the whole message
             for i in range(len(tokens) - n + 1):
                 if tuple(tokens[i : i + n]) == phrase and not any(covered[i : i + n]):
                     covered[i : i + n] = [True] * n
-                    found.append(answer)
-        distinct = set(found)
+                    found.append(_Found(answer, i, i + n))
+        return sorted(found, key=lambda f: f.start)
+
+    def parse(self, text: str, allowed: Sequence[str] | None = None) -> Parsed:
+        tokens = fold(text).split()
+        if not tokens:
+            return Parsed(None)
+        distinct = {f.answer for f in self.find(tokens, [False] * len(tokens))}
         if allowed is not None and not distinct <= set(allowed):
             # "not sure" at a yes/no question must not shrink to "sure": re-ask, never guess
             return Parsed(None)
         if len(distinct) == 1:
-            return Parsed(found[0])
+            return Parsed(next(iter(distinct)))
         return Parsed(None, ambiguous=len(distinct) > 1)
 
     def is_whole_phrase(self, tokens: tuple[str, ...]) -> bool:
@@ -65,16 +291,261 @@ class PhraseMatcher:
         return self._whole.get(tuple(fold(text).split()))
 
 
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    tokens: tuple[str, ...]
+    reason: bool  # starts with "because", "so", …: it explains the answer before it
+    contrast: bool  # starts with "but", "though", …
+    question: bool = False  # ends with "?", or opens like one ("would a first name count")
+
+
+def clauses(text: str) -> list[_Clause]:
+    """Split a message at punctuation and at words that start a reason or a contrast."""
+    out: list[_Clause] = []
+    pieces = _CLAUSE_BREAK.split(text)
+    breaks = _CLAUSE_BREAK.findall(text)
+    for n, chunk in enumerate(pieces):
+        words = fold(chunk).split()
+        ends_with_question = n < len(breaks) and "?" in breaks[n]
+        current: list[str] = []
+        reason = contrast = False
+        parts: list[_Clause] = []
+        for word in words:
+            if word in REASONS or word in BUT:
+                if current:
+                    parts.append(_Clause(tuple(current), reason, contrast))
+                current, reason, contrast = [], word in REASONS, word in BUT
+                continue
+            current.append(word)
+        if current:
+            parts.append(_Clause(tuple(current), reason, contrast))
+        for k, part in enumerate(parts):
+            # "maybe?", "i think so?": a tentative answer, not a question back
+            tentative = len(part.tokens) <= 3 and not (set(part.tokens) & WH_WORDS)
+            asked = ends_with_question and k == len(parts) - 1 and not tentative
+            asks = asked or _opens_a_question(part.tokens)
+            out.append(_Clause(part.tokens, part.reason, part.contrast, asks))
+    return out
+
+
+def _opens_a_question(tokens: Sequence[str]) -> bool:
+    """ "what do you mean", "would a first name count", "is it confidential" — not "is at risk"."""
+    phrase = " ".join(tokens)
+    if _QUESTION_START.match(phrase):
+        return True
+    return (
+        len(tokens) >= 3
+        and tokens[0] in MODALS
+        and tokens[1] in QUESTION_SUBJECTS
+        and not (tokens[0] in REQUESTS and tokens[1] in ("i", "we"))
+    )
+
+
 class AnswerParser:
-    """One matcher per answer group in bot/knowledge/dialog/answers.yaml."""
+    """Reads typed answers with the phrase lists of bot/knowledge/dialog/answers.yaml."""
 
-    def __init__(self, words: Mapping[str, Mapping[str, Iterable[str]]]) -> None:
-        self.groups = {name: PhraseMatcher(groups) for name, groups in words.items()}
+    def __init__(self, words: Mapping[str, Any]) -> None:
+        self.negators = frozenset(fold(str(w)) for w in words.get("negators", ()))
+        self.dominant: Mapping[str, str] = {
+            str(q): str(a) for q, a in (words.get("dominant") or {}).items()
+        }
+        self.negatable = frozenset(fold(str(w)) for w in words.get("negatable", ()))
+        self.doubting = tuple(
+            tuple(fold(str(d)).split()) for d in words.get("doubting", ()) if fold(str(d))
+        )
+        self.conditional = tuple(
+            tuple(fold(str(c)).split()) for c in words.get("conditional", ()) if fold(str(c))
+        )
+        self.groups = {
+            name: PhraseMatcher(groups)
+            for name, groups in words.items()
+            if isinstance(groups, Mapping)
+        }
+        vocabulary: Counter[str] = Counter()
+        for groups in words.values():
+            for texts in groups.values() if isinstance(groups, Mapping) else ():
+                for text in texts:
+                    vocabulary.update(fold(str(text)).split())
+        vocabulary.update(self.negators)
+        # "definately", "bruses", "concent": typos corrected to the answers' own words
+        self._speller = SpellFixer(vocabulary)
 
+    # ------------------------------------------------------------------ the dialog's questions
     def answer(self, question_id: str, text: str, allowed: Sequence[str]) -> Parsed:
-        group = question_id if question_id in ("consent", "person") else "common"
-        return self.option(group, text, allowed)
+        """The answer id `text` gives to the question, among `allowed` (None when unsure)."""
+        if question_id in ("consent", "person"):
+            return self.option(question_id, text, allowed)
+        polar = set(allowed) >= POLAR
+        whole = self.groups["whole"].exact(text) if "whole" in self.groups else None
+        if whole in allowed:
+            return Parsed(whole)
+        groups = [g for g in (question_id, "common") if g in self.groups]
+        return self._read(text, groups, allowed, polar=polar)
 
+    def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
+        """One of `allowed` from a group's phrases, a number ("3", "number 4") counting in
+        the order `allowed` is given, or the answer id itself typed ("not_asked")."""
+        folded = fold(text)
+        if group == "record_field":
+            place = _place(folded.split(), len(allowed))
+            if place is not None:
+                return Parsed(allowed[place]) if 0 <= place < len(allowed) else Parsed(None)
+        number = _NUMBER.match(folded)
+        if number and group == "record_field":
+            index = int(number.group(1)) - 1
+            rest = number.group(2) or ""
+            if re.search(r"\d", rest):
+                return Parsed(None, ambiguous=True)  # "2 and 3": which one?
+            if 0 <= index < len(allowed):
+                named = self._read(rest, [group], allowed, polar=False) if rest else Parsed(None)
+                if named.answer in (None, allowed[index]) and not named.ambiguous:
+                    return Parsed(allowed[index])
+                return Parsed(None, ambiguous=True)
+        for a in allowed:
+            if folded == fold(a.replace("_", " ")):
+                return Parsed(a)
+        if group not in self.groups:
+            return Parsed(None)
+        if group == "record_field":
+            beside = _RELATIVE.search(folded)
+            if beside:
+                spot = _place(beside.group(2).split(), len(allowed))
+                if spot is None:
+                    name = self._read(beside.group(2), [group], allowed, polar=False).answer
+                    if name is None:
+                        return Parsed(None)
+                    spot = allowed.index(name)
+                index = spot + (1 if beside.group(1) in ("after", "below") else -1)
+                return Parsed(allowed[index]) if 0 <= index < len(allowed) else Parsed(None)
+        if group == "consent" and self._conditional(folded):
+            return Parsed(None, ambiguous=True)
+        return self._read(text, [group], allowed, polar=False)
+
+    def _conditional(self, folded: str) -> bool:
+        tokens = folded.split()
+        return any(
+            tuple(tokens[i : i + len(c)]) == c
+            for c in self.conditional
+            for i in range(len(tokens) - len(c) + 1)
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _read(
+        self, text: str, groups: Sequence[str], allowed: Sequence[str], *, polar: bool
+    ) -> Parsed:
+        parts = self._clauses(text)
+        answers: list[tuple[str, _Clause]] = []
+        for part in parts:
+            for answer in self._in_clause(part, groups, polar=polar):
+                answers.append((answer, part))
+        if polar or "record_confirm" in groups:
+            # "is it confidential? yeah it is": a question (echoed, or asked back) is no
+            # answer; a question and nothing else ("what do you mean?") is asked again
+            answers = [(a, part) for a, part in answers if not part.question]
+        if not answers:
+            return Parsed(None)
+        said = _what_counts(
+            answers,
+            parts,
+            weigh_but=polar or bool({"record_confirm", "person"} & set(groups)),
+            changed=bool(CHANGED.search(fold(text))),
+            interjection=bool(parts) and self._opens_alone(parts[0].tokens, groups),
+        )
+        # a weak answer ("~…": "yes" at the special category question) counts only alone
+        strong = [a for a in said if not a.startswith(WEAK)]
+        said = strong or [a[len(WEAK) :] for a in said]
+        distinct = list(dict.fromkeys(said))
+        if len(distinct) > 1 and polar and UNSURE in distinct and UNSURE in allowed:
+            # "yes, I think so, not 100% though": a hedge on top of an answer is still unsure
+            distinct = [UNSURE]
+        winner = self.dominant.get(groups[0]) if groups else None
+        if len(distinct) > 1 and winner in distinct:
+            # "yes, but there's a baby in the house": at this question that answer decides
+            distinct = [winner]
+        if set(distinct) == {"adult", "adult_lacking_capacity"}:
+            distinct = ["adult_lacking_capacity"]  # "elderly man, advanced dementia"
+        if len(distinct) != 1:
+            return Parsed(None, ambiguous=True)
+        if distinct[0] not in allowed:
+            return Parsed(None)
+        return Parsed(distinct[0])
+
+    def _clauses(self, text: str) -> list[_Clause]:
+        alone = text.strip()
+        for emoji, word in EMOJI.items():
+            # an emoji on its own is an answer; beside words it only goes with them ("no 👍")
+            text = text.replace(emoji, word if alone == emoji else " ")
+        fixed = []
+        for part in clauses(text):
+            tokens = tuple(self._speller.fix(t) if len(t) >= SPELL_FROM else t for t in part.tokens)
+            fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
+        return fixed
+
+    def _in_clause(self, part: _Clause, groups: Sequence[str], *, polar: bool) -> list[str]:
+        tokens = part.tokens
+        covered = [False] * len(tokens)
+        found: list[tuple[_Found, bool]] = []  # (phrase, from the question's own list)
+        for n, group in enumerate(groups):
+            own = n == 0 and len(groups) > 1
+            found.extend((f, own) for f in self.groups[group].find(tokens, covered))
+        found = [item for item in found if not _determiner_no(tokens, item[0])]
+        found.sort(key=lambda item: item[0].start)
+        answers = []
+        for k, (f, _own) in enumerate(found):
+            if not (polar and f.answer in POLAR):
+                answers.append(f.answer)
+                continue
+            if self._leads_into_own(found, k):
+                continue  # "it isn't | safe", "definitely | not secret": part of the next one
+            flips = int(self._doubted(tokens, f.start))
+            if not self.negatable.isdisjoint(tokens[f.start : f.end]):
+                window = range(max(0, f.start - NEGATION_WINDOW), f.start)
+                flips += sum(1 for i in window if not covered[i] and tokens[i] in self.negators)
+                flips += int(k > 0 and self._modifies_next(found, k - 1, tokens))
+            answer = f.answer
+            if flips % 2:
+                answer = NO if answer == YES else YES
+            answers.append(answer)
+        return answers
+
+    def _opens_alone(self, tokens: Sequence[str], groups: Sequence[str]) -> bool:
+        """The clause opens with a one-word answer ("no, …", "nah …"), not with a longer phrase
+        that starts with one ("no names", "no idea")."""
+        covered = [False] * len(tokens)
+        found = [f for g in groups for f in self.groups[g].find(tokens, covered)]
+        first = next((f for f in found if f.start == 0), None)
+        return first is not None and first.end == 1
+
+    @staticmethod
+    def _leads_into_own(found: Sequence[tuple[_Found, bool]], k: int) -> bool:
+        """A common phrase right before one of the question's own phrases modifies it (an
+        intensifier such as "definitely", or a negation, counted by `_modifies_next`)."""
+        f, own = found[k]
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        return not own and nxt is not None and nxt[1] and nxt[0].start == f.end
+
+    def _modifies_next(
+        self, found: Sequence[tuple[_Found, bool]], k: int, tokens: Sequence[str]
+    ) -> bool:
+        """A common phrase with a negation right before one of the question's own phrases."""
+        f, own = found[k]
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        return (
+            not own
+            and nxt is not None
+            and nxt[1]
+            and nxt[0].start == f.end
+            and any(t in self.negators for t in tokens[f.start : f.end])
+        )
+
+    def _doubted(self, tokens: Sequence[str], start: int) -> bool:
+        """Right after "I wouldn't say (that)": the phrase is turned round whatever it is."""
+        before = tuple(tokens[:start])
+        if before[-1:] == ("that",):
+            before = before[:-1]
+        return any(before[-len(d) :] == d for d in self.doubting if len(before) >= len(d))
+
+    # ------------------------------------------------------------------ whole messages
     def is_known_reply(self, text: str) -> bool:
         """The whole message is one known answer or command phrase ("no", "not sure",
         "she said no", "back"): nothing else is in it."""
@@ -82,17 +553,61 @@ class AnswerParser:
         return any(g.is_whole_phrase(tokens) for g in self.groups.values())
 
     def common(self, text: str) -> Parsed:
-        return self.groups["common"].parse(text)
+        return self._read(text, ["common"], (YES, NO, UNSURE), polar=True)
 
     def command(self, text: str) -> str | None:
         return self.groups["commands"].exact(text)
 
-    def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
-        parsed = self.groups[group].parse(text, allowed)
-        if parsed.answer is None and not parsed.ambiguous:
-            # the answer id itself, typed: "not_asked", "given", "public_task"
-            folded = fold(text)
-            for a in allowed:
-                if folded == fold(a.replace("_", " ")):
-                    return Parsed(a)
-        return parsed
+
+def _determiner_no(tokens: Sequence[str], f: _Found) -> bool:
+    """ "no" in "there's no point" or "no others at risk": a determiner, not an answer."""
+    if tuple(tokens[f.start : f.end]) != ("no",) or f.end >= len(tokens):
+        return False
+    return tokens[f.end] not in AFTER_A_NO
+
+
+def _place(tokens: Sequence[str], count: int) -> int | None:
+    """An index from "the third one", "number five", "6", "the last bit", "top"; None when the
+    words name no place in a list of `count`."""
+    words = [t for t in tokens if t not in POSITION_FILLERS]
+    if len(words) != 1:
+        return None
+    word = words[0]
+    if word.isdigit():
+        return int(word) - 1
+    if word in LAST:
+        return count - 1
+    return ORDINALS[word] - 1 if word in ORDINALS else None
+
+
+def _what_counts(
+    answers: Sequence[tuple[str, _Clause]],
+    parts: Sequence[_Clause],
+    *,
+    weigh_but: bool,
+    changed: bool,
+    interjection: bool = True,
+) -> list[str]:
+    """The answers that decide: the last one when the person changed their mind; an answer
+    the message opens with ("no, it's a sports injury"); a "but …" part after a situation
+    ("no names, but she's the only one in a wheelchair"); else everything except reasons. An
+    opening "yes" or "no" that a "but …" contradicts is two answers: the bot asks again."""
+    if changed:
+        return [answers[-1][0]]
+    first = parts[0]
+    leading = [a for a, part in answers if part is first]
+    opens = bool(first.tokens) and first.tokens[0] in INTERJECTIONS and interjection
+    if weigh_but:
+        contrast = [a for a, part in answers if part.contrast]
+        if contrast:
+            return [*leading, *contrast] if opens else contrast
+        if opens and leading and len(first.tokens) <= 3 and len(parts) > 1:
+            return leading
+    firm = [a for a, part in answers if not part.reason]
+    return firm or [a for a, _ in answers]
+
+
+def asks_back(text: str) -> bool:
+    """The message is a question back ("what happens to it once it's saved?")."""
+    parts = clauses(text)
+    return bool(parts) and all(part.question for part in parts)

@@ -10,7 +10,9 @@ shown back, then saved.
     field      the words (or a lawful-basis / special-category button) → the next field,
                or the check; personal details, or a case reference that isn't one, are
                refused with what was found and where; a choice not understood is Unplaced
-    confirm    "save" → saved (the end) · "change something" → which part?
+    confirm    "save" → saved (the end) · "change something" → which part? · the name of a
+               part ("change the reasons") → that field
+    which part the part's name or number, typed ("the reasons bit", "3") or clicked → that field
     fallbacks  "cancel" / the Cancel button (on every field and the check in chat) → the
                record is dropped, the outcome kept · "back" → previous field
     end        saved: a SaveRecord effect, and the conversation starts afresh
@@ -19,11 +21,13 @@ shown back, then saved.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.effects import SaveRecord
 from bot.core.replies import Choice, Reply, ReplyKind
+from bot.dialogs.answers import asks_back
 from bot.dialogs.flow import FLOW_VERSION, SHARING_OUTCOMES
 from bot.dialogs.kit import Kit
 from bot.dialogs.machine import (
@@ -51,7 +55,8 @@ from bot.dialogs.record_fields import (
     summary_lines,
 )
 from bot.dialogs.say import DIALOG, ESCALATE, RECORD
-from bot.dialogs.state import CONFIRM, OUTCOME, DialogState, record_step
+from bot.dialogs.state import CONFIRM, OUTCOME, WHICH_PART, DialogState, record_step
+from bot.knowledge.text import fold
 from bot.knowledge.words import RECORD_FIELDS
 
 __all__ = [
@@ -66,14 +71,18 @@ __all__ = [
     "summary_lines",
 ]
 
+EXCEPT = re.compile(r"\b(except|apart from|other than|but|only|just)\b")  # "fine except the ref"
 FIELD = "field"
 CONFIRMING = "confirm"
+CHOOSING = "which part"
 EDIT_FIELD = "record_field"  # {"q": "record_field", "a": <field id>}: change that field
 
 
 def state_of(step: str) -> str | None:
     if step == CONFIRM:
         return CONFIRMING
+    if step == WHICH_PART:
+        return CHOOSING
     if step.startswith("rec:") and step[4:] in RECORD_FIELDS:
         return FIELD
     return None
@@ -119,13 +128,14 @@ class Record:
                     on_text(self.typed),
                 ),
                 CONFIRMING: (on_text(self.typed_at_check),),
+                CHOOSING: (on_text(self.typed_part),),
             },
             fallbacks=(
                 on_command("cancel", self.cancel),
                 on_command("back", self.back),
             ),
             state_of=state_of,
-            steps=(*(record_step(f) for f in RECORD_FIELDS), CONFIRM),
+            steps=(*(record_step(f) for f in RECORD_FIELDS), CONFIRM, WHICH_PART),
             current=self.current,
         )
 
@@ -136,9 +146,9 @@ class Record:
             return self.nothing_to_record(state)
         if event.value == "start":
             return self.start(state, event)
-        if event.value == "save" and state.step == CONFIRM:
+        if event.value == "save" and state.step in (CONFIRM, WHICH_PART):
             return self.save(state, event, state.record)
-        if event.value == "edit" and state.step == CONFIRM:
+        if event.value == "edit" and state.step in (CONFIRM, WHICH_PART):
             return self.which_part(state)
         if event.value == "cancel":
             return self.cancel(state, event)
@@ -167,11 +177,29 @@ class Record:
         return Turn(editing, [self.ask(editing, field_id)])
 
     def which_part(self, state: DialogState) -> Turn:
+        choosing = state.with_(step=WHICH_PART)
+        return Turn(choosing, [self.which_question(choosing)])
+
+    def which_question(self, state: DialogState) -> Reply:
         choices = tuple(Choice(self.rec.label(f), EDIT_FIELD, f) for f in fields_for(state.outcome))
-        asking = Reply(
-            kind=ReplyKind.QUESTION, text=self.kit.words.text("which_part"), choices=choices
+        return Reply(
+            kind=ReplyKind.QUESTION,
+            text=self.kit.words.text("which_part"),
+            choices=choices,
+            question_id=EDIT_FIELD,
         )
-        return Turn(state, [asking])
+
+    def typed_part(self, state: DialogState, event: Event) -> Result:
+        """ "the reasons bit", "3", "who I shared with": the part to change, by name or by its
+        place in the list; anything else is asked again."""
+        order = list(fields_for(state.outcome))
+        parsed = self.kit.parser.option(EDIT_FIELD, event.value, order)
+        if parsed.answer is not None:
+            return self.edit(state, Event(event.kind, event.inbound, EDIT_FIELD, parsed.answer))
+        confirm = self.kit.parser.option("record_confirm", event.value, ["save", "edit"])
+        if confirm.answer == "save":
+            return self.save(state, event, state.record)
+        return Turn(state, [self.kit.reask(), self.which_question(state)])
 
     # ------------------------------------------------------------------ fields
     def clicked(self, state: DialogState, event: Event) -> Turn:
@@ -210,6 +238,16 @@ class Record:
 
     def typed_at_check(self, state: DialogState, event: Event) -> Result:
         parsed = self.kit.parser.option("record_confirm", event.value, ["save", "edit"])
+        part = self.kit.parser.option(EDIT_FIELD, event.value, list(fields_for(state.outcome)))
+        naming = part.answer is not None and not event.value.strip().isdigit()
+        if (
+            naming
+            and not asks_back(event.value)
+            and (parsed.answer != "save" or EXCEPT.search(fold(event.value)))
+        ):
+            # "change the reasons", "all fine except the case ref": straight to that part
+            assert part.answer is not None
+            return self.edit(state, Event(event.kind, event.inbound, EDIT_FIELD, part.answer))
         if parsed.answer is None:
             return Turn(state, [self.kit.reask(), *self.current(state)])
         return self.action(state, Event(event.kind, event.inbound, RECORD, parsed.answer))
@@ -258,6 +296,9 @@ class Record:
     def back(self, state: DialogState, event: Event) -> Turn:
         order = fields_for(state.outcome)
         current = state.step[4:]
+        if state.step == WHICH_PART:
+            back = state.with_(step=CONFIRM)
+            return Turn(back, [self.kit.say.info("went_back"), *self.current(back)])
         if state.step != CONFIRM and current in order and order.index(current) > 0:
             previous = state.with_(step=record_step(order[order.index(current) - 1]))
             return Turn(previous, [self.kit.say.info("went_back"), *self.current(previous)])
@@ -315,6 +356,8 @@ class Record:
     def current(self, state: DialogState) -> list[Reply]:
         if state.step == CONFIRM:
             return [self.check(state)]
+        if state.step == WHICH_PART:
+            return [self.check(state), self.which_question(state)]
         if state_of(state.step) == FIELD:
             return [self.ask(state, state.step[4:])]
         return []

@@ -163,12 +163,12 @@ class Say:
         note = [self.info("safety_note")] if found.safety_note else []
         if found.entry is None:
             return [*note, *self.none(m.id for m in found.alternatives)]
+        story = found.case_story and not in_dialog
+        offer = [self.case_story_offer()] if story else []
         if not found.confident:
             options = [found.entry.id, *(m.id for m in found.alternatives)]
-            return [*note, self.did_you_mean(options, self.w.text("not_confident"))]
-        story = found.case_story and not in_dialog
+            return [*note, self.did_you_mean(options, self.w.text("not_confident")), *offer]
         reply = self.entry(found.entry, in_dialog=in_dialog, offer_decision=not story)
-        offer = [self.case_story_offer()] if story else []
         return [*note, reply, *offer]
 
     def did_you_mean(self, entry_ids: Iterable[str], text: str) -> Reply:

@@ -14,6 +14,7 @@ from bot.knowledge.words import RECORD_FIELDS
 IDLE = "idle"
 OUTCOME = "outcome"
 CONFIRM = "rec:confirm"
+WHICH_PART = "rec:which"  # "which part?": the record shown back, one part to change
 ESC_REFERENCE = "esc:reference"
 ESC_QUESTION = "esc:question"
 STATE_VERSION = 1
@@ -30,7 +31,7 @@ def record_step(field_id: str) -> str:
 
 def valid_step(step: str) -> bool:
     kind, _, name = step.partition(":")
-    if step in (IDLE, OUTCOME, CONFIRM, ESC_REFERENCE, ESC_QUESTION):
+    if step in (IDLE, OUTCOME, CONFIRM, WHICH_PART, ESC_REFERENCE, ESC_QUESTION):
         return True
     return (kind == "q" and name in ALL_QUESTIONS) or (kind == "rec" and name in RECORD_FIELDS)
 

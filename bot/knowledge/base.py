@@ -23,9 +23,10 @@ REVIEW_AFTER_DAYS = 365
 _ID = re.compile(r"^(myth|topic)\.[a-z0-9]+(-[a-z0-9]+)*$|^emergency$")
 
 try:  # the C loader is several times faster; fall back where libyaml is absent
-    _Loader: Any = yaml.CSafeLoader
+    YAML_LOADER: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    YAML_LOADER = yaml.SafeLoader
+_Loader = YAML_LOADER
 
 
 __all__ = ["Entry", "KnowledgeBase", "KnowledgeError", "check_knowledge", "load_knowledge"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.knowledge.base import KNOWLEDGE_DIR, KnowledgeError
+from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 from bot.knowledge.text import fold
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "emergency_signals.yaml"
@@ -24,9 +24,11 @@ class EmergencyCheck:
         immediacy: Sequence[str] = (),
         danger: Sequence[str] = (),
         examples: Sequence[str] = (),
+        decisive: Sequence[str] = (),
     ) -> None:
         self.patterns = list(patterns)
         self.examples = tuple(examples)
+        self._decisive = tuple(_compile(p) for p in decisive)
         # separately compiled patterns beat one big alternation here (fewer failed branches
         # tried at every position of the message)
         self._each = tuple(_compile(p) for p in patterns)
@@ -35,11 +37,14 @@ class EmergencyCheck:
 
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE, examples: Path = EXAMPLES_FILE) -> EmergencyCheck:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
         patterns = raw.get("patterns") if isinstance(raw, dict) else None
         if not isinstance(patterns, list) or not patterns:
             raise KnowledgeError(str(path.name), "", "needs a non-empty 'patterns' list")
-        for p in patterns:
+        decisive = raw.get("decisive", [])
+        if not isinstance(decisive, list):
+            raise KnowledgeError(str(path.name), "decisive", "must be a list of patterns")
+        for p in [*patterns, *decisive]:
             try:
                 re.compile(p)
             except (re.error, TypeError) as exc:
@@ -49,11 +54,26 @@ class EmergencyCheck:
         for name, items in lists.items():
             if not isinstance(items, list):
                 raise KnowledgeError(str(path.name), name, "must be a list of patterns")
-        sample = yaml.safe_load(examples.read_text(encoding="utf-8")) if examples.exists() else {}
+        sample = (
+            yaml.load(examples.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+            if examples.exists()
+            else {}
+        )
         texts = sample.get("examples", []) if isinstance(sample, dict) else None
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise KnowledgeError(examples.name, "", "needs an 'examples' list of messages")
-        return cls([str(p) for p in patterns], lists["immediacy"], lists["danger"], texts)
+        return cls(
+            [str(p) for p in patterns],
+            lists["immediacy"],
+            lists["danger"],
+            texts,
+            [str(p) for p in decisive],
+        )
+
+    def decisive(self, folded: str) -> bool:
+        """Wording that settles it unless the message says it is over or denies it: someone
+        says they will end their life, a weapon is out, someone cannot breathe."""
+        return any(p.search(folded) for p in self._decisive)
 
     def __call__(self, *texts: str) -> bool:
         """True when any text signals danger now."""
@@ -63,7 +83,7 @@ class EmergencyCheck:
             if not folded or folded in seen:
                 continue
             seen.add(folded)
-            if any(p.search(folded) for p in self._each):
+            if any(p.search(folded) for p in (*self._decisive, *self._each)):
                 return True
             if self._both(folded):
                 return True

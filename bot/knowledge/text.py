@@ -157,12 +157,16 @@ KEEP = frozenset({"no", "not", "without", "always", "never", "all", "everything"
 
 def fold(text: str) -> str:
     """Lower-case, fold accents and odd Unicode, join apostrophes, and keep words and digits."""
-    text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    if text.isascii():
+        text = text.translate(_APOSTROPHES).lower()
+    else:
+        text = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
     text = text.replace("'", "")
     return _NON_WORD.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=65536)
 def uk_spelling(word: str) -> str:
     if word in _US_OR_WORDS:
         return word[:-2] + "our"
@@ -180,11 +184,21 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+class PhraseTable(dict[tuple[str, ...], str]):
+    """Variant token tuples → canonical word, knowing its longest variant (asked per token)."""
+
+    @property
+    def longest(self) -> int:
+        if "_longest" not in self.__dict__:
+            self.__dict__["_longest"] = max((len(p) for p in self), default=0)
+        return int(self.__dict__["_longest"])
+
+
 def replace_phrases(tokens: Sequence[str], phrases: Mapping[tuple[str, ...], str]) -> list[str]:
     """Replace the longest known multi-word phrase at each position by its canonical word."""
     if not phrases:
         return list(tokens)
-    longest = max(len(p) for p in phrases)
+    longest = phrases.longest if isinstance(phrases, PhraseTable) else max(map(len, phrases))
     out: list[str] = []
     i = 0
     while i < len(tokens):
@@ -200,9 +214,9 @@ def replace_phrases(tokens: Sequence[str], phrases: Mapping[tuple[str, ...], str
     return out
 
 
-def phrase_table(synonyms: Mapping[str, str]) -> dict[tuple[str, ...], str]:
+def phrase_table(synonyms: Mapping[str, str]) -> PhraseTable:
     """Turn variant → canonical text pairs into a token-tuple table for replace_phrases."""
-    table: dict[tuple[str, ...], str] = {}
+    table = PhraseTable()
     for variant, canonical in synonyms.items():
         key = tuple(uk_spelling(t) for t in fold(variant).split())
         if key:
@@ -211,7 +225,13 @@ def phrase_table(synonyms: Mapping[str, str]) -> dict[tuple[str, ...], str]:
 
 
 def words(text: str) -> list[str]:
-    return [uk_spelling(t) for t in fold(text).split()]
+    return list(_words(text))
+
+
+@lru_cache(maxsize=16384)
+def _words(text: str) -> tuple[str, ...]:
+    # the index reads every phrasing twice at start-up, and people repeat themselves
+    return tuple(uk_spelling(t) for t in fold(text).split())
 
 
 def content_terms(tokens: Iterable[str]) -> list[str]:

@@ -76,7 +76,9 @@ def test_emergency_wording_at_any_question_short_circuits_to_the_emergency_outco
 
     assert_emergency(said.outcome, chat)
     assert said.replies[0].kind == ReplyKind.EMERGENCY
-    assert chat.state.decided_by == "text"
+    # at the danger question itself the words are also its answer: yes
+    expected = {"text", "immediate_danger=yes"} if question_id == "immediate_danger" else {"text"}
+    assert chat.state.decided_by in expected
 
 
 @pytest.mark.parametrize("wording", DANGER)
@@ -110,9 +112,24 @@ def test_back_after_emergency_wording_asks_about_immediate_danger_again(chat: Ch
     assert resumed.question == "legitimate_purpose"
 
 
-def test_emergency_wording_in_a_record_field_keeps_the_decision_and_the_record(
+def test_danger_now_typed_into_a_record_field_keeps_the_decision_and_the_record(
     chat: Chat,
 ) -> None:
+    chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+    words = "her stepdad has just turned up at reception with a knife shouting for her"
+
+    said = chat.send(words)
+
+    assert said.replies[0].kind == ReplyKind.EMERGENCY, "the danger guidance is still shown"
+    assert said.outcome is None
+    assert chat.state.outcome == "share_without_consent"
+    assert chat.state.record["what"] == words
+    assert said.question == "with_whom"
+
+
+def test_a_recipient_called_the_emergency_duty_team_is_just_a_recipient(chat: Chat) -> None:
     chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
     chat.click("record", "start")
     chat.send("CP-2026-0412")
@@ -120,9 +137,7 @@ def test_emergency_wording_in_a_record_field_keeps_the_decision_and_the_record(
 
     said = chat.send("Emergency duty team, duty social worker")
 
-    assert said.replies[0].kind == ReplyKind.EMERGENCY, "the danger guidance is still shown"
-    assert said.outcome is None
-    assert chat.state.outcome == "share_without_consent"
+    assert not said.of_kind(ReplyKind.EMERGENCY)
     assert chat.state.record["with_whom"] == "Emergency duty team, duty social worker"
     assert said.question == "purpose"
 

@@ -1,26 +1,31 @@
-"""Questions typed the way staff type them reach the right answer; emergencies always win."""
+"""Questions typed the way staff type them reach the right answer; danger now always wins; danger
+denied or in the past does not; harm is never "I can only help with…"; a shaky match says so.
+
+The rules are design.md's "Understanding what people type". The figures on whole evaluation sets
+are in docs/benchmarks.md (benchmarks/search_eval.py); these tests hold each rule with a few
+phrasings of the team's own and the issue's examples.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
+import numpy as np
 import pytest
-import yaml
 
-from bot.knowledge import load_knowledge
-from bot.knowledge.lookup import Knowledge
-
-EVAL = Path(__file__).resolve().parents[1] / "eval"
+from bot.app import Core
+from bot.knowledge.classify import LinearTextModel, train
+from bot.knowledge.lookup import Knowledge, intent_blocks, intent_examples
 
 
 @pytest.fixture(scope="module")
-def knowledge() -> Knowledge:
-    return Knowledge.build(load_knowledge())
+def knowledge(core: Core) -> Knowledge:
+    return core.knowledge
 
 
+# ---------------------------------------------------------------------- the right answer
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
@@ -32,11 +37,17 @@ def knowledge() -> Knowledge:
         ("which lawful basis should a school use", "topic.lawful-basis"),
         ("whose consent do I need for a 13 year old", "topic.consent-child"),
         ("should i tell my DSL first", "topic.seek-advice"),
+        ("what do i do if a child discloses abuse", "topic.seek-advice"),
         ("what should I write down about my decision", "topic.record-keeping"),
         ("concent always needed??", "myth.consent-always-needed"),
         ("is everything a pupil tells me confidential", "myth.all-information-confidential"),
         ("do i need proof of abuse before referring", "myth.proof-of-harm-required"),
         ("can the ico fine me for sharing", "myth.punished-for-sharing"),
+        (
+            "a teacher at our school has been accused of hitting a pupil",
+            "topic.allegations-against-staff",
+        ),
+        ("who do i report fgm to as a nurse", "topic.fgm-reporting"),
     ],
 )
 def test_realistic_phrasings_reach_the_right_entry(
@@ -47,30 +58,100 @@ def test_realistic_phrasings_reach_the_right_entry(
     assert result.entry is not None and result.entry.id == expected
 
 
+def test_the_answer_to_a_low_level_worry_does_not_start_with_yes(knowledge: Knowledge) -> None:
+    result = knowledge.ask("do i need consent if its just a low level worry")
+
+    assert result.entry is not None
+    assert not result.entry.answer.lower().startswith("yes")
+
+
+def test_alternatives_are_the_next_best_answers_best_first(knowledge: Knowledge) -> None:
+    result = knowledge.ask("can i share without consent if a child is at risk")
+
+    scores = [m.score for m in result.alternatives]
+    assert result.alternatives and scores == sorted(scores, reverse=True)
+    assert result.entry is not None and result.entry.id not in {m.id for m in result.alternatives}
+
+
+# ---------------------------------------------------------------------- danger now
 @pytest.mark.parametrize(
-    "question",
+    "message",
     [
         "is consent needed? she says he has a knife and is outside the house now",
         "GDPR question: a pupil said she is going to kill herself tonight",
         "someone is in immediate danger",
         "the toddler has been left home alone",
         "can i share?? dad turned up drunk and is about to drive off with the kids",
+        # the issue's examples: danger now, said without the words "danger" or "emergency"
+        "little boy in reception has burns on both hands, says mummy put them on the cooker "
+        "this morning",
+        "mum's ex is in the car park right now banging on her car window and the kids are in "
+        "the back",
+        "mum rang the office sobbing, says her partner has the baby and wont give him back",
+        "lad says hes been told to carry a parcel across town tonight or theyll hurt his mum",
     ],
 )
-def test_emergency_wording_always_wins(knowledge: Knowledge, question: str) -> None:
-    result = knowledge.ask(question)
+def test_danger_now_is_routed_to_the_emergency_guidance(knowledge: Knowledge, message: str) -> None:
+    result = knowledge.ask(message)
 
     assert result.kind == "emergency"
     assert result.entry is not None and "999" in result.entry.answer
 
 
 @pytest.mark.parametrize(
+    "message",
+    [
+        # the issue's example: danger denied, then a sharing question
+        "hes not in danger right now hes in maths, can i tell social services without asking "
+        "mum first",
+        "no immediate risk but mum has been drinking again, should i tell the health visitor",
+        "not an emergency - can i pass a worry about a dad to the school nurse?",
+    ],
+)
+def test_danger_that_is_denied_gets_its_answer_not_the_emergency_route(
+    knowledge: Knowledge, message: str
+) -> None:
+    result = knowledge.ask(message)
+
+    assert result.kind in ("myth", "topic")
+    assert not result.safety_note, "danger was denied: no safety note either"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "she self-harmed two years ago and is doing well now, can I tell her new school?",
+        "do i need consent to share a historic disclosure with social care",
+        "a girl told me last year her uncle touched her when she was little, she's safe now and "
+        "he's in prison. does her new school need to know?",
+        "her ex threatened to kill her back in 2022, he moved abroad, can we give her new "
+        "landlord her tenancy history",
+    ],
+)
+def test_past_harm_is_not_mistaken_for_an_emergency(knowledge: Knowledge, message: str) -> None:
+    result = knowledge.ask(message)
+
+    assert result.kind in ("myth", "topic")
+
+
+def test_danger_in_a_typed_answer_to_a_question_needs_no_doubt(knowledge: Knowledge) -> None:
+    beyond = knowledge.assess("no, but her stepdad is outside the gate right now with a knife")
+    an_answer = knowledge.assess("yes he has bruises on his back")
+
+    assert beyond.beyond_doubt
+    assert not an_answer.beyond_doubt
+
+
+# ---------------------------------------------------------------------- none, and never for harm
+@pytest.mark.parametrize(
     "question",
     [
         "how do I share my screen in teams",
+        "consent form for the school trip photo",
         "what's for lunch in the canteen",
         "can you recommend a good film",
         "how do i book a meeting room",
+        "whos on call for IT tonight",
         "",
     ],
 )
@@ -83,32 +164,86 @@ def test_questions_outside_safeguarding_sharing_get_none(
     assert result.entry is None
 
 
-def test_eval_sets_hold_enough_realistic_phrasings() -> None:
-    items = [
-        item
-        for name in ("dev", "heldout")
-        for item in yaml.safe_load((EVAL / f"{name}.yaml").read_text())["items"]
-    ]
-    kinds = {i["expect"] for i in items}
-    assert len(items) >= 120
-    assert {"none", "emergency"} <= kinds
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my neighbour's kid has bruises again",
+        "dad smacked him yesterday, he said",
+        "she mentioned her uncle touches her",
+    ],
+)
+def test_a_message_that_describes_harm_is_never_answered_none(
+    knowledge: Knowledge, message: str
+) -> None:
+    assert knowledge.ask(message).kind != "none"
 
 
-def test_every_emergency_phrasing_in_the_tuning_sets_is_caught(knowledge: Knowledge) -> None:
-    # the held-out set is reported by benchmarks/search_eval.py, never tuned against
-    for path in sorted(EVAL.glob("dev*.yaml")):
-        for item in yaml.safe_load(path.read_text())["items"]:
-            if item["expect"] == "emergency":
-                assert knowledge.ask(item["text"]).kind == "emergency", item["text"]
+def test_a_case_story_that_asks_whether_to_share_is_flagged_for_the_decision(
+    knowledge: Knowledge,
+) -> None:
+    story = (
+        "a y6 girl told me last week that her mum's boyfriend shouts and throws things when he's "
+        "drunk, she's fine in school, can i tell her social worker without asking mum"
+    )
+
+    result = knowledge.ask(story)
+
+    assert result.kind in ("myth", "topic") and result.case_story
 
 
+def test_a_vague_question_is_not_answered_confidently(knowledge: Knowledge) -> None:
+    result = knowledge.ask("who else should know about it?")
+
+    assert result.entry is not None and not result.confident
+    assert result.alternatives
+
+
+# ---------------------------------------------------------------------- the classifier itself
+def test_the_numpy_classifier_gives_sklearns_own_probabilities(knowledge: Knowledge) -> None:
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts, labels = intent_examples(knowledge.kb)
+    blocks = intent_blocks(knowledge.features)
+    ours = train(texts, labels, blocks)
+    vectorizers = [TfidfVectorizer(analyzer=b.analyzer, sublinear_tf=True) for b in blocks]
+    x = hstack(
+        [v.fit_transform(texts) * b.weight for v, b in zip(vectorizers, blocks, strict=True)]
+    )
+    theirs = LogisticRegression(C=10.0, max_iter=2000, solver="newton-cg").fit(x.tocsr(), labels)
+    question = "can i tell the school nurse without asking mum"
+
+    mine = ours.probabilities(question)
+    query = hstack(
+        [v.transform([question]) * b.weight for v, b in zip(vectorizers, blocks, strict=True)]
+    )
+    sk = dict(zip(theirs.classes_, theirs.predict_proba(query.tocsr())[0], strict=True))
+    assert np.allclose(
+        [mine[c] for c in theirs.classes_], [sk[c] for c in theirs.classes_], atol=1e-6
+    )
+
+
+def test_a_saved_model_loads_to_the_same_probabilities(knowledge: Knowledge, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert knowledge.intents is not None
+    path = tmp_path / "intents.npz"
+    knowledge.intents.save(path)
+
+    loaded = LinearTextModel.load(path, knowledge.intents.blocks)
+
+    question = "is gdpr a barrier to sharing?"
+    a, b = knowledge.intents.probabilities(question), loaded.probabilities(question)
+    assert a.keys() == b.keys() and all(abs(a[k] - b[k]) < 1e-9 for k in a)
+
+
+# ---------------------------------------------------------------------- the command line
 def _ask(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "ask", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
 
@@ -132,6 +267,7 @@ def test_ask_json_follows_the_contract() -> None:
     assert out["verdict"] is False
     assert out["sources"] and all({"title", "section"} <= set(s) for s in out["sources"])
     assert 0 < out["score"] <= 1
+    assert all({"id", "title", "score"} <= set(a) for a in out["alternatives"])
 
 
 def test_ask_json_reads_one_question_per_line_from_stdin_in_order() -> None:
@@ -148,27 +284,3 @@ def test_ask_without_json_shows_the_answer_with_sources() -> None:
 
     assert done.returncode == 0
     assert "Sources:" in done.stdout
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "mum rang the office sobbing, says her partner has the baby and wont give him back",
-        "lad says hes been told to carry a parcel across town tonight or theyll hurt his mum",
-    ],
-)
-def test_an_emergency_described_without_emergency_words_is_still_caught(
-    knowledge: Knowledge, message: str
-) -> None:
-    assert knowledge.ask(message).kind == "emergency"
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        "she self-harmed two years ago and is doing well now, can I tell her new school?",
-        "do i need consent to share a historic disclosure with social care",
-    ],
-)
-def test_past_harm_is_not_mistaken_for_an_emergency(knowledge: Knowledge, message: str) -> None:
-    assert knowledge.ask(message).kind != "emergency"

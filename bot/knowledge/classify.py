@@ -1,0 +1,227 @@
+"""A small supervised text classifier: TF-IDF over word and character n-grams, logistic
+regression on top.
+
+Trained with scikit-learn (its `TfidfVectorizer` and `LogisticRegression`) on the knowledge
+base's own labelled examples, then *applied* with a few lines of numpy over the exported
+vocabulary, IDF weights and coefficients. That keeps scikit-learn (≈1 s to import) off the
+path of a turn and of start-up once a model is cached: the same numbers give the same
+probabilities (a test holds the two to 1e-6). A model is saved as a plain `.npz` of arrays —
+no pickles — under a name derived from everything that could change it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+Analyzer = Callable[[str], list[str]]
+FORMAT: Final = 1  # bump when the saved arrays or the feature functions change meaning
+
+
+@dataclass(frozen=True)
+class Block:
+    """One group of features (e.g. words, characters) with its own vocabulary and IDF."""
+
+    name: str
+    analyzer: Analyzer
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Hyperparameters: part of a saved model's identity."""
+
+    c: float = 10.0
+    class_weight: str | None = None
+    min_df: int = 1
+    max_iter: int = 2000
+    solver: str = "newton-cg"  # second order: few passes over the data, fast at this size
+
+    def key(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+class LinearTextModel:
+    """Probabilities over `classes` for a text; pure numpy once built."""
+
+    def __init__(
+        self,
+        blocks: Sequence[Block],
+        classes: Sequence[str],
+        vocabularies: Sequence[dict[str, int]],
+        idfs: Sequence[NDArray[np.float64]],
+        coef: NDArray[np.float32],  # (features, classes), blocks stacked in order
+        intercept: NDArray[np.float64],
+    ) -> None:
+        self.blocks = tuple(blocks)
+        self.classes = tuple(classes)
+        self.vocabularies = tuple(vocabularies)
+        self.idfs = tuple(idfs)
+        self.coef = coef
+        self.intercept = intercept
+        self._offsets = np.cumsum([0, *(len(v) for v in vocabularies)])[:-1]
+        self.binary = len(self.classes) == 2 and coef.shape[1] == 1
+
+    # ------------------------------------------------------------------ applying
+    def features(self, text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """The sparse TF-IDF vector of `text`: (column indices, values), as sklearn builds it
+        (sublinear tf, IDF, L2 norm per block, then the block's weight)."""
+        columns: list[int] = []
+        values: list[float] = []
+        for block, vocab, idf, offset in zip(
+            self.blocks, self.vocabularies, self.idfs, self._offsets, strict=True
+        ):
+            counts = Counter(t for t in block.analyzer(text) if t in vocab)
+            if not counts:
+                continue
+            idx = [vocab[t] for t in counts]
+            vals = np.array([1.0 + math.log(n) for n in counts.values()]) * idf[idx]
+            norm = float(np.sqrt(np.dot(vals, vals)))
+            if norm == 0.0:
+                continue
+            columns.extend(int(offset) + i for i in idx)
+            values.extend((vals / norm * block.weight).tolist())
+        return np.array(columns, dtype=np.int64), np.array(values, dtype=np.float64)
+
+    def decision(self, text: str) -> NDArray[np.float64]:
+        columns, values = self.features(text)
+        scores = self.intercept.copy()
+        if len(columns):
+            scores += values @ self.coef[columns].astype(np.float64)
+        return scores
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """P(class | text) for every class."""
+        scores = self.decision(text)
+        if self.binary:
+            p = 1.0 / (1.0 + math.exp(-float(scores[0])))
+            return {self.classes[0]: 1.0 - p, self.classes[1]: p}
+        scores = scores - scores.max()
+        exp = np.exp(scores)
+        probs = exp / exp.sum()
+        return dict(zip(self.classes, probs.tolist(), strict=True))
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: Path) -> None:
+        """Write the model's arrays atomically (a replica reading never sees half a file)."""
+        arrays: dict[str, Any] = {
+            "classes": np.array(self.classes),
+            "coef": self.coef,
+            "intercept": self.intercept,
+        }
+        for i, (vocab, idf) in enumerate(zip(self.vocabularies, self.idfs, strict=True)):
+            terms = sorted(vocab, key=vocab.__getitem__)
+            arrays[f"vocab{i}"] = np.array(terms, dtype=str)
+            arrays[f"idf{i}"] = idf
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path, blocks: Sequence[Block]) -> LinearTextModel:
+        with np.load(path, allow_pickle=False) as data:
+            vocabularies = []
+            idfs = []
+            for i in range(len(blocks)):
+                terms = data[f"vocab{i}"].tolist()
+                vocabularies.append({t: j for j, t in enumerate(terms)})
+                idfs.append(data[f"idf{i}"].astype(np.float64))
+            return cls(
+                blocks,
+                [str(c) for c in data["classes"].tolist()],
+                vocabularies,
+                idfs,
+                data["coef"].astype(np.float32),
+                data["intercept"].astype(np.float64),
+            )
+
+
+def train(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    blocks: Sequence[Block],
+    settings: Settings = Settings(),
+    sample_weight: Sequence[float] | None = None,
+) -> LinearTextModel:
+    """Fit the TF-IDF blocks and a logistic regression with scikit-learn; export the arrays."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizers = [
+        TfidfVectorizer(analyzer=b.analyzer, sublinear_tf=True, min_df=settings.min_df)
+        for b in blocks
+    ]
+    matrices = [v.fit_transform(texts) * b.weight for v, b in zip(vectorizers, blocks, strict=True)]
+    x = hstack(matrices).tocsr()
+    model = LogisticRegression(
+        C=settings.c,
+        max_iter=settings.max_iter,
+        class_weight=settings.class_weight,
+        solver=settings.solver,
+    )
+    model.fit(x, list(labels), sample_weight=None if sample_weight is None else list(sample_weight))
+    vocabularies = [{str(k): int(i) for k, i in v.vocabulary_.items()} for v in vectorizers]
+    return LinearTextModel(
+        blocks,
+        [str(c) for c in model.classes_],
+        vocabularies,
+        [np.asarray(v.idf_, dtype=np.float64) for v in vectorizers],
+        np.ascontiguousarray(model.coef_.T, dtype=np.float32),
+        np.asarray(model.intercept_, dtype=np.float64),
+    )
+
+
+def fingerprint(
+    texts: Iterable[str], labels: Iterable[str], settings: Settings, extra: str = ""
+) -> str:
+    """A short name for a model: changes whenever its data, settings or features could."""
+    digest = hashlib.sha256(f"{FORMAT}|{settings.key()}|{extra}".encode())
+    for text, label in zip(texts, labels, strict=True):
+        digest.update(f"{label}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def trained_or_cached(
+    name: str,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    blocks: Sequence[Block],
+    settings: Settings,
+    cache_dir: Path | None,
+    extra: str = "",
+) -> LinearTextModel:
+    """Load the model from `cache_dir` when one was trained on exactly this data; else train
+    it and (when a cache directory is given and writable) keep it for next time."""
+    path = None
+    if cache_dir is not None:
+        path = cache_dir / f"{name}-{fingerprint(texts, labels, settings, extra)}.npz"
+        if path.is_file():
+            try:
+                return LinearTextModel.load(path, blocks)
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged cache file is retrained below
+    model = train(texts, labels, blocks, settings)
+    if path is not None:
+        # a read-only cache only costs the next start its training time
+        with contextlib.suppress(OSError):
+            model.save(path)
+    return model

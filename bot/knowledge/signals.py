@@ -1,0 +1,103 @@
+"""When it happened, whether danger is denied, whether harm is described, whether sharing is
+asked about: small readable cues from `signals.yaml`, used beside the classifiers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
+
+SIGNALS_FILE = KNOWLEDGE_DIR / "signals.yaml"
+GROUPS = ("denied", "told", "past", "now", "harm", "sharing")
+# "not … now" written loosely ("he isnt here now", "no one is in danger at the moment"): the
+# time belongs to the negation, so it is no sign of danger now either.
+_NEGATED_TIME = re.compile(
+    r"\b(not|no|isnt|arent|wasnt|nobody|no one|noone)\b( \w+){0,3} (right now|now|at the moment|"
+    r"today|tonight|currently)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSense:
+    """What a message says about time: danger denied, harm in the past, something now."""
+
+    denied: bool
+    past: bool
+    now: bool
+
+    @property
+    def over(self) -> bool:
+        """Danger denied, or harm only in the past: not the emergency route on wording alone."""
+        return (self.denied or self.past) and not self.now
+
+    def markers(self) -> list[str]:
+        """Features for the classifiers: one token per cue, so many wordings share a weight."""
+        out = [f"x:{name}" for name in ("denied", "past", "now") if getattr(self, name)]
+        if self.over:
+            out.append("x:over")
+        return out
+
+
+class Signals:
+    """Compiled cue lists; every method takes text already folded by `text.fold`."""
+
+    def __init__(self, raw: dict[str, Any], source: str = "signals.yaml") -> None:
+        tail = str(raw.get("denied_tail", ""))
+        self._groups: dict[str, list[re.Pattern[str]]] = {}
+        for group in GROUPS:
+            items = raw.get(group)
+            if not isinstance(items, list) or not items:
+                raise KnowledgeError(source, group, "needs a non-empty list of patterns")
+            compiled = []
+            for item in items:
+                try:
+                    compiled.append(re.compile(str(item) + (tail if group == "denied" else "")))
+                except re.error as exc:
+                    raise KnowledgeError(
+                        source, str(item), f"is not a valid pattern ({exc})"
+                    ) from exc
+            self._groups[group] = compiled
+
+    @classmethod
+    def load(cls, path: Path = SIGNALS_FILE) -> Signals:
+        try:
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise KnowledgeError(path.name, "", f"cannot be read ({exc})") from exc
+        if not isinstance(raw, dict):
+            raise KnowledgeError(path.name, "", "must be a mapping of pattern lists")
+        return cls(raw, path.name)
+
+    def _any(self, group: str, folded: str) -> bool:
+        return any(p.search(folded) for p in self._groups[group])
+
+    def without_denials(self, folded: str) -> str:
+        """The text with every denial blanked out ("not in danger right now" → " ")."""
+        for p in self._groups["denied"]:
+            folded = p.sub(" ", folded)
+        return _NEGATED_TIME.sub(" ", folded)
+
+    def _when_it_happens(self, folded: str) -> str:
+        """The text without denials and without when the practitioner was told."""
+        folded = self.without_denials(folded)
+        for p in self._groups["told"]:
+            folded = p.sub(" ", folded)
+        return folded
+
+    def time(self, folded: str) -> TimeSense:
+        return TimeSense(
+            denied=self._any("denied", folded),
+            past=self._any("past", folded),
+            now=self._any("now", self._when_it_happens(folded)),
+        )
+
+    def describes_harm(self, folded: str) -> bool:
+        return self._any("harm", folded)
+
+    def asks_about_sharing(self, folded: str) -> bool:
+        return self._any("sharing", folded)

@@ -512,7 +512,16 @@ async def _serve(settings: Settings) -> int:
     if settings.slack_app_token:
         from bot.channels.slack.socket import run_socket_mode
 
-        return await run_socket_mode(settings, build_server)
+        sockets = bind(settings)  # a taken port is one clear line, before Slack is called
+
+        async def guarded(runner: web.AppRunner) -> list[asyncio.AbstractServer]:
+            return await listen(runner, settings, sockets)
+
+        try:
+            return await run_socket_mode(settings, build_server, guarded)
+        finally:
+            for sock in sockets:
+                sock.close()
     await _serve_http(settings)
     return 0
 

@@ -25,16 +25,19 @@ from slack_sdk.errors import SlackApiError
 from bot.channels.slack.api import api_error, describe_outage, is_transient
 from bot.channels.slack.channel import SLACK_CHANNEL_KEY, SlackChannel
 from bot.service import Bot
-from bot.settings import Settings
+from bot.settings import Settings, StartupError
 
 log = logging.getLogger("canishare.slack")
 BuildServer = Callable[[Settings, Bot | None], Awaitable[web.Application]]
+# serves a set-up runner (behind the server's connection guard) and returns what to close
+Listen = Callable[[web.AppRunner], Awaitable[list[asyncio.AbstractServer]]]
 FIRST_RETRY_SECONDS: Final = 1.0
 MAX_RETRY_SECONDS: Final = 60.0
 
 
-class SocketModeError(RuntimeError):
-    """Socket Mode cannot start; the message says which setting to fix."""
+class SocketModeError(StartupError):
+    """Socket Mode cannot start; the message says which setting to fix (like every start-up
+    failure: one line on standard error, exit status 2)."""
 
 
 @dataclass
@@ -45,6 +48,7 @@ class SocketModeServer:
     runner: web.AppRunner
     handler: AsyncSocketModeHandler
     port: int
+    listening: tuple[asyncio.AbstractServer, ...] = ()
 
     @property
     def channel(self) -> SlackChannel:
@@ -52,6 +56,8 @@ class SocketModeServer:
 
     async def stop(self) -> None:
         await self.handler.close_async()  # type: ignore[no-untyped-call]
+        for each in self.listening:
+            each.close()
         await self.runner.cleanup()
 
 
@@ -62,17 +68,27 @@ async def start_socket_mode(
     build: BuildServer,
     port: int | None = None,
     first_retry: float = FIRST_RETRY_SECONDS,
+    listen: Listen | None = None,
 ) -> SocketModeServer:
     """Start the HTTP server (health, deliverer) and connect to Slack over Socket Mode,
-    trying again with backoff for as long as Slack cannot be reached."""
+    trying again with backoff for as long as Slack cannot be reached. `canishare serve` passes
+    `listen`, so the server has the same connection limit and timeouts as in HTTP mode."""
     app = await build(settings, bot)
     if SLACK_CHANNEL_KEY not in app:
         raise SocketModeError("Socket Mode needs SLACK_BOT_TOKEN as well as SLACK_APP_TOKEN")
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port if port is None else port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else settings.port
+    listening: list[asyncio.AbstractServer] = []
+    try:
+        if listen is not None:
+            listening = await listen(runner)
+        else:
+            site = web.TCPSite(runner, settings.host, settings.port if port is None else port)
+            await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound = runner.addresses[0][1] if runner.addresses and not listening else settings.port
     channel = app[SLACK_CHANNEL_KEY]
     handler = AsyncSocketModeHandler(
         channel.app,
@@ -85,12 +101,14 @@ async def start_socket_mode(
         await connect(handler, channel, settings, first_retry=first_retry)
     except BaseException:
         await handler.close_async()  # type: ignore[no-untyped-call]
+        for each in listening:
+            each.close()
         await runner.cleanup()
         raise
     log.info(
         "connected to Slack in Socket Mode; health checks on http://%s:%s", settings.host, bound
     )
-    return SocketModeServer(app, runner, handler, int(bound))
+    return SocketModeServer(app, runner, handler, int(bound), tuple(listening))
 
 
 async def connect(
@@ -136,7 +154,9 @@ async def check_app_token(channel: SlackChannel, settings: Settings) -> None:
         ) from exc
 
 
-async def run_socket_mode(settings: Settings, build: BuildServer) -> int:
+async def run_socket_mode(
+    settings: Settings, build: BuildServer, listen: Listen | None = None
+) -> int:
     """`canishare serve` with SLACK_APP_TOKEN set: run until SIGINT or SIGTERM (which also
     ends the wait while Slack is unreachable)."""
     stop = asyncio.Event()
@@ -144,7 +164,7 @@ async def run_socket_mode(settings: Settings, build: BuildServer) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    starting = asyncio.create_task(start_socket_mode(settings, build=build))
+    starting = asyncio.create_task(start_socket_mode(settings, build=build, listen=listen))
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not starting.done():
@@ -153,11 +173,7 @@ async def run_socket_mode(settings: Settings, build: BuildServer) -> int:
             await starting
         return 0
     stopping.cancel()
-    try:
-        server = starting.result()
-    except SocketModeError as exc:
-        log.error("%s", exc)
-        return 1
+    server = starting.result()  # a SocketModeError goes up to the command line's one line
     try:
         await stop.wait()
     finally:

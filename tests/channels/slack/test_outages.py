@@ -4,12 +4,16 @@ the real fault named, and the state of things in health()."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.app import Core, open_store
@@ -33,6 +37,7 @@ from tests.channels.slack.conftest import (
 )
 from tests.channels.slack.test_resilience import saved_record
 from tests.fakes.slack_api import FakeSlack
+from tests.system.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -130,6 +135,81 @@ async def test_socket_mode_waits_for_an_unreachable_slack_with_one_line_per_atte
 
     assert all("\n" not in r.getMessage() and "attempt" in r.getMessage() for r in retries())
     assert tracebacks(caplog) == []
+
+
+async def test_a_refused_app_token_stops_serve_with_one_line_and_status_2(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    fake_slack.refuse_next("invalid_auth", method="apps.connections.open")
+    env = _socket_mode_env(fake_slack, tmp_path, free_port())
+
+    serve = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(serve.communicate(), timeout=60)
+
+    assert serve.returncode == 2
+    lines = [line for line in err.decode().splitlines() if "SLACK_APP_TOKEN" in line]
+    assert len(lines) == 1 and "invalid_auth" in lines[0] and "connections:write" in lines[0]
+    assert "Traceback" not in err.decode() + out.decode()
+
+
+def _socket_mode_env(fake: FakeSlack, tmp_path: Path, port: int) -> dict[str, str]:
+    env = environment(fake, tmp_path, SLACK_APP_TOKEN="xapp-1-A0APP0001-test")
+    del env["SLACK_SIGNING_SECRET"]
+    # HOME as the tests have it: the trained model is cached there (a cold cache trains for
+    # a few seconds before the server listens)
+    kept = {k: os.environ[k] for k in ("PATH", "HOME", "XDG_CACHE_HOME") if k in os.environ}
+    return env | kept | {"CANISHARE_PORT": str(port)}
+
+
+async def test_socket_mode_serves_health_behind_the_same_connection_limit(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    port = free_port()
+    env = _socket_mode_env(fake_slack, tmp_path, port) | {"CANISHARE_MAX_CONNECTIONS": "9"}
+    serve = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve",
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+                        if health.status == 200:
+                            break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("Socket Mode never served /healthz")
+    finally:
+        if serve.returncode is None:
+            serve.terminate()
+        out, err = await asyncio.wait_for(serve.communicate(), timeout=30)
+
+    assert serve.returncode == 0
+    assert "up to 9 connections" in err.decode()
+    assert "Traceback" not in err.decode() + out.decode()
+
+
+async def test_socket_mode_on_a_taken_port_stops_with_one_line_and_status_2(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = _socket_mode_env(fake_slack, tmp_path, taken.getsockname()[1])
+        serve = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve",
+            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(serve.communicate(), timeout=60)
+
+    assert serve.returncode == 2
+    assert "already in use" in err.decode() and "CANISHARE_PORT" in err.decode()
+    assert "Traceback" not in err.decode() + out.decode()
+    assert fake_slack.calls_to("apps.connections.open") == []
 
 
 async def test_a_refused_bot_token_is_named_at_start_up_not_blamed_on_the_channel(

@@ -11,6 +11,7 @@ from bot.core.replies import Inbound
 from bot.dialogs.state import DialogState
 from bot.knowledge import load_knowledge
 from bot.knowledge.lookup import Knowledge
+from bot.settings import Settings
 
 SCRIPT: list[tuple[str | None, tuple[str, str] | None]] = [
     ("can I share", None),
@@ -38,7 +39,7 @@ def run_dialog(conversation: Conversation) -> int:
 
 
 def main() -> dict[str, str]:
-    conversation = Conversation.build(Knowledge.build(load_knowledge()))
+    conversation = Conversation.build(Knowledge.build(load_knowledge(), Settings().model_cache))
     run_dialog(conversation)  # warm caches
     per_turn = []
     for _ in range(300):

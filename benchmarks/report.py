@@ -31,7 +31,11 @@ SECTIONS: dict[str, tuple[str, str]] = {
         "answers are read through the real dialog at that question: an answer that goes to the "
         "emergency guidance at a question other than the danger question counts as misread here.",
     ),
-    "lookup_speed": ("Knowledge lookup speed", "Per question, on one core, warm."),
+    "lookup_speed": (
+        "Knowledge lookup speed",
+        "Per message, on one core: each message asked once (the training sets' messages; "
+        "the held-out sets are not used here), after a warm-up on others.",
+    ),
     "dialog_core": ("Dialog core", "The pure step function for a whole decision, no I/O."),
     "turn_latency": (
         "Turn latency against the framework floor",

@@ -350,6 +350,7 @@ def _build(
         directory / "out_of_scope.yaml",
         directory / "emergency_signals.yaml",
         directory / "emergency_examples.yaml",
+        directory / "signals.yaml",
         org_path,
     ):
         if p.exists():

@@ -18,7 +18,7 @@ import math
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -83,11 +83,16 @@ class LinearTextModel:
         for block, vocab, idf, offset in zip(
             self.blocks, self.vocabularies, self.idfs, self._offsets, strict=True
         ):
-            counts = Counter(t for t in block.analyzer(text) if t in vocab)
-            if not counts:
+            idx: list[int] = []
+            tf: list[int] = []
+            for t, n in Counter(block.analyzer(text)).items():
+                i = vocab.get(t)
+                if i is not None:
+                    idx.append(i)
+                    tf.append(n)
+            if not idx:
                 continue
-            idx = [vocab[t] for t in counts]
-            vals = np.array([1.0 + math.log(n) for n in counts.values()]) * idf[idx]
+            vals = (1.0 + np.log(np.array(tf, dtype=np.float64))) * idf[idx]
             norm = float(np.sqrt(np.dot(vals, vals)))
             if norm == 0.0:
                 continue
@@ -190,35 +195,44 @@ def train(
     )
 
 
-def fingerprint(
-    texts: Iterable[str], labels: Iterable[str], settings: Settings, extra: str = ""
-) -> str:
+Examples = tuple[Sequence[str], Sequence[str]]
+
+
+def fingerprint(inputs: Iterable[str], settings: Settings, extra: str = "") -> str:
     """A short name for a model: changes whenever its data, settings or features could."""
     digest = hashlib.sha256(f"{FORMAT}|{settings.key()}|{extra}".encode())
-    for text, label in zip(texts, labels, strict=True):
-        digest.update(f"{label}\t{text}\n".encode())
+    for item in inputs:
+        digest.update(f"{len(item)}:{item}".encode())
     return digest.hexdigest()[:16]
+
+
+def labelled(texts: Iterable[str], labels: Iterable[str]) -> Iterator[str]:
+    """Training examples as fingerprint inputs."""
+    return (f"{label}\t{text}" for text, label in zip(texts, labels, strict=True))
 
 
 def trained_or_cached(
     name: str,
-    texts: Sequence[str],
-    labels: Sequence[str],
+    examples: Callable[[], Examples],
+    inputs: Iterable[str],
     blocks: Sequence[Block],
     settings: Settings,
     cache_dir: Path | None,
     extra: str = "",
 ) -> LinearTextModel:
-    """Load the model from `cache_dir` when one was trained on exactly this data; else train
-    it and (when a cache directory is given and writable) keep it for next time."""
+    """Load the model from `cache_dir` when one was trained from exactly these `inputs` (what
+    `examples()` makes the training set from); else make the examples, train and (when a cache
+    directory is given and writable) keep the model for next time. The examples are only made
+    when training, so a cached start skips whatever preparing them costs."""
     path = None
     if cache_dir is not None:
-        path = cache_dir / f"{name}-{fingerprint(texts, labels, settings, extra)}.npz"
+        path = cache_dir / f"{name}-{fingerprint(inputs, settings, extra)}.npz"
         if path.is_file():
             try:
                 return LinearTextModel.load(path, blocks)
             except (OSError, ValueError, KeyError):
                 pass  # a damaged cache file is retrained below
+    texts, labels = examples()
     model = train(texts, labels, blocks, settings)
     if path is not None:
         # a read-only cache only costs the next start its training time

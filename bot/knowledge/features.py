@@ -5,15 +5,18 @@ plus character n-grams that survive typos the corrector cannot place, plus time 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from itertools import pairwise
 from typing import Final
 
 from bot.knowledge.signals import Signals
 from bot.knowledge.text import fold, replace_phrases, stem, words
 
-# Bump when any function here changes what it returns: saved models are named by it.
+# Bump when any function here changes what it returns, or when lookup's intent_examples,
+# danger_examples or typed_answers change how examples are chosen: saved models are named by it.
 FEATURES_VERSION: Final = "features-2"
 CHAR_SIZES: Final = (3, 4, 5)
+CACHE_SIZE: Final = 512  # messages remembered
 
 
 class Features:
@@ -28,10 +31,16 @@ class Features:
         self._fix = fix
         self._phrases = phrases
         self._signals = signals
+        # both classifiers read each message: its stems and character grams are made once
+        self._stems = lru_cache(maxsize=CACHE_SIZE)(self._stems_uncached)
+        self._chars = lru_cache(maxsize=CACHE_SIZE)(_char_grams)
 
     def stems(self, text: str) -> list[str]:
+        return list(self._stems(text))
+
+    def _stems_uncached(self, text: str) -> tuple[str, ...]:
         tokens = [self._fix(t) for t in words(text)]
-        return [stem(t) for t in replace_phrases(tokens, self._phrases)]
+        return tuple(stem(t) for t in replace_phrases(tokens, self._phrases))
 
     def word_grams(self, text: str) -> list[str]:
         """Stemmed words and word pairs (function words kept: "not", "no", "without" matter)."""
@@ -49,16 +58,19 @@ class Features:
             cues += ["x:harm", *(f"{c}+harm" for c in cues)]
         return cues + [f"w:{t}" for t in s] + [f"b:{a}_{b}" for a, b in pairwise(s)] + triples
 
-    @staticmethod
-    def char_grams(text: str) -> list[str]:
+    def char_grams(self, text: str) -> list[str]:
         """Character 3- to 5-grams inside each folded word, edges marked (like sklearn's
         `char_wb`): "burns" gives " bu", "bur", …, "ns "."""
-        out: list[str] = []
-        for word in fold(text).split():
-            padded = f" {word} "
-            if len(padded) < CHAR_SIZES[0]:
-                out.append(f"c:{padded}")
-                continue
-            for n in CHAR_SIZES:
-                out.extend(f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1))
-        return out
+        return list(self._chars(text))
+
+
+def _char_grams(text: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for word in fold(text).split():
+        padded = f" {word} "
+        if len(padded) < CHAR_SIZES[0]:
+            out.append(f"c:{padded}")
+            continue
+        for n in CHAR_SIZES:
+            out.extend(f"c:{padded[i : i + n]}" for i in range(len(padded) - n + 1))
+    return tuple(out)

@@ -17,13 +17,13 @@ See design.md, "Understanding what people type", for the rules this implements.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.classify import Block, LinearTextModel, trained_or_cached
+from bot.knowledge.classify import Block, LinearTextModel, labelled, trained_or_cached
 from bot.knowledge.classify import Settings as ModelSettings
 from bot.knowledge.emergency import EmergencyCheck
 from bot.knowledge.features import FEATURES_VERSION, Features
@@ -123,16 +123,21 @@ class Knowledge:
         if len(set(labels)) <= MAX_INTENT_CLASSES:
             intents = trained_or_cached(
                 "intents",
-                texts,
-                labels,
+                lambda: (texts, labels),
+                labelled(texts, labels),
                 intent_blocks(features),
                 INTENT_SETTINGS,
                 cache_dir,
                 extra,
             )
-        d_texts, d_labels = danger_examples(kb, check.examples, signals, check)
         danger = trained_or_cached(
-            "danger", d_texts, d_labels, danger_blocks(features), DANGER_SETTINGS, cache_dir, extra
+            "danger",
+            lambda: danger_examples(kb, check.examples, signals, check),
+            danger_inputs(kb, check, signals),
+            danger_blocks(features),
+            DANGER_SETTINGS,
+            cache_dir,
+            extra,
         )
         return cls(kb, index, check, signals, features, intents, danger)
 
@@ -262,6 +267,20 @@ def danger_examples(
     texts, _ = intent_examples(kb)
     texts.extend(typed_answers(kb, signals, check))
     return [*danger, *texts], [DANGER] * len(danger) + [SAFE] * len(texts)
+
+
+def danger_inputs(kb: KnowledgeBase, check: EmergencyCheck, signals: Signals) -> Iterator[str]:
+    """Everything `danger_examples` makes the danger model's training set from, cheaply: the
+    model's cache name is made from these, so a start with a cached model never runs the
+    emergency check over every answer phrase."""
+    yield from (f"danger\t{t}" for t in (*kb.entries[EMERGENCY].phrasings, *check.examples))
+    yield from labelled(*intent_examples(kb))
+    for group, answers in (kb.words.get("answers") or {}).items():
+        if isinstance(answers, dict):
+            for answer, texts in answers.items():
+                yield from (f"answer\t{group}\t{answer}\t{t}" for t in map(str, texts))
+    yield f"check\t{check.key}"
+    yield f"signals\t{signals.key}"
 
 
 def typed_answers(

@@ -1,22 +1,23 @@
 """Find the knowledge entry that answers a question, the way practitioners really type it.
 
-A light lexical ranker, no machine learning: words are folded, typo-corrected against the
-knowledge base's own vocabulary, mapped through the synonym table (GDPR, DSL, MASH, …),
-stemmed, and scored with BM25 (unigrams and neighbouring pairs) against each entry's authored
-phrasings pooled together. Out-of-scope examples form one more "entry": a question it wins,
-or one the knowledge base explains too little of, gets kind `none`.
+The lexical half of routing (`lookup.py` adds the classifiers): words are folded,
+typo-corrected against the knowledge base's own vocabulary, mapped through the synonym table
+(GDPR, DSL, MASH, …), stemmed, and scored with BM25 (unigrams and neighbouring pairs) against
+each entry's authored phrasings pooled together. Out-of-scope and emergency examples are
+scored one by one, so one close example counts.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from operator import itemgetter
+
+import numpy as np
+from numpy.typing import NDArray
 
 from bot.knowledge.base import Entry, KnowledgeBase
 from bot.knowledge.text import content_terms, phrase_table, replace_phrases, words
@@ -120,26 +121,37 @@ def _damerau(a: str, b: str) -> int:
 
 
 class _Bm25:
-    """An inverted index of precomputed BM25 weights: scoring a query is a few dict walks."""
+    """An inverted index of precomputed BM25 weights, as arrays: scoring a query adds one
+    array of weights per query term into a vector of document scores."""
 
     def __init__(self, docs: Sequence[list[str]]) -> None:
         n = len(docs)
+        self.size = n
         avg = sum(len(d) for d in docs) / max(n, 1) or 1.0
+        counts = [Counter(d) for d in docs]
         df: Counter[str] = Counter()
-        for d in docs:
-            df.update(set(d))
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for i, d in enumerate(docs):
+        for c in counts:
+            df.update(c.keys())
+        idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        lists: dict[str, tuple[list[int], list[float]]] = {}
+        for i, (d, c) in enumerate(zip(docs, counts, strict=True)):
             norm = K1 * (1 - B + B * len(d) / avg)
-            for t, tf in Counter(d).items():
-                self.postings[t].append((i, self.idf[t] * tf * (K1 + 1) / (tf + norm)))
+            for t, tf in c.items():
+                ids, weights = lists.setdefault(t, ([], []))
+                ids.append(i)
+                weights.append(idf[t] * tf * (K1 + 1) / (tf + norm))
+        self.postings: dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]] = {
+            t: (np.array(ids, dtype=np.intp), np.array(weights))
+            for t, (ids, weights) in lists.items()
+        }
 
-    def scores(self, query: Mapping[str, float]) -> dict[int, float]:
-        acc: dict[int, float] = defaultdict(float)
+    def scores(self, query: Mapping[str, float]) -> NDArray[np.float64]:
+        """Every document's score (0 where no query term occurs)."""
+        acc = np.zeros(self.size)
         for term, weight in query.items():
-            for doc, w in self.postings.get(term, ()):
-                acc[doc] += w * weight
+            found = self.postings.get(term)
+            if found is not None:
+                acc[found[0]] += found[1] * weight  # a term names each document once
         return acc
 
 
@@ -164,10 +176,10 @@ class SearchIndex:
         self.speller = SpellFixer(raw_vocab)
         self.ids = [d.id for d in docs]
         self._classes = {
-            name: frozenset(i for i, d in enumerate(self.ids) if d == name)
+            name: np.array([i for i, d in enumerate(self.ids) if d == name], dtype=np.intp)
             for name in EXAMPLE_CLASSES
         }
-        self._examples = frozenset().union(*self._classes.values())
+        self._entry_mask = np.array([d not in EXAMPLE_CLASSES for d in self.ids], dtype=bool)
         self.bm25 = _Bm25(
             [[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs]
         )
@@ -204,13 +216,19 @@ class SearchIndex:
         `emergency` with their closest example's score wherever they scored (the caller
         weighs those against the best entry)."""
         query = self.query_terms(text)
-        scores = self.bm25.scores(query) if query else {}
-        entries = ((i, s) for i, s in scores.items() if i not in self._examples)
-        best = heapq.nlargest(limit, entries, key=itemgetter(1))
+        if not query:
+            return []
+        scores = self.bm25.scores(query)
+        entries = np.flatnonzero((scores > 0) & self._entry_mask)
+        if len(entries) > limit:
+            entries = entries[np.argpartition(-scores[entries], limit - 1)[:limit]]
+        # best first; equal scores in the knowledge base's order
+        best = [
+            (int(i), float(scores[i])) for i in entries[np.lexsort((entries, -scores[entries]))]
+        ]
         for members in self._classes.values():
-            closest = max(
-                ((i, scores[i]) for i in members if i in scores), default=None, key=itemgetter(1)
-            )
-            if closest is not None:
-                best.append(closest)
+            if len(members):
+                i = int(members[np.argmax(scores[members])])
+                if scores[i] > 0:
+                    best.append((i, float(scores[i])))
         return [Match(self.ids[i], round(s / (s + HALF_CONFIDENCE_SCORE), 4)) for i, s in best]

@@ -3,8 +3,10 @@ asked about: small readable cues from `signals.yaml`, used beside the classifier
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "signals.yaml"
 GROUPS = ("denied", "told", "past", "now", "harm", "sharing")
+CACHE_SIZE = 512  # messages remembered, per cue
 # "not … now" written loosely ("he isnt here now", "no one is in danger at the moment"): the
 # time belongs to the negation, so it is no sign of danger now either.
 _NEGATED_TIME = re.compile(
@@ -47,21 +50,32 @@ class Signals:
     """Compiled cue lists; every method takes text already folded by `text.fold`."""
 
     def __init__(self, raw: dict[str, Any], source: str = "signals.yaml") -> None:
+        # what the cues are made of, for naming a model trained with their help
+        self.key = json.dumps(raw, sort_keys=True, default=str)
         tail = str(raw.get("denied_tail", ""))
         self._groups: dict[str, list[re.Pattern[str]]] = {}
+        self._either: dict[str, re.Pattern[str]] = {}
         for group in GROUPS:
             items = raw.get(group)
             if not isinstance(items, list) or not items:
                 raise KnowledgeError(source, group, "needs a non-empty list of patterns")
             compiled = []
             for item in items:
+                pattern = str(item) + (tail if group == "denied" else "")
                 try:
-                    compiled.append(re.compile(str(item) + (tail if group == "denied" else "")))
+                    compiled.append(re.compile(pattern))
+                    re.compile(f"x|(?:{pattern})")  # it is tried as one branch of an alternation
                 except re.error as exc:
                     raise KnowledgeError(
                         source, str(item), f"is not a valid pattern ({exc})"
                     ) from exc
             self._groups[group] = compiled
+            # "does any cue match?" as one alternation: much faster than one pattern at a time
+            self._either[group] = re.compile("|".join(f"(?:{p.pattern})" for p in compiled))
+        # one message is read by several steps (the features, the danger check, the answer)
+        self._time = lru_cache(maxsize=CACHE_SIZE)(self._time_uncached)
+        self._harm = lru_cache(maxsize=CACHE_SIZE)(partial(self._any, "harm"))
+        self._undenied = lru_cache(maxsize=CACHE_SIZE)(self._without_denials_uncached)
 
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE) -> Signals:
@@ -74,22 +88,30 @@ class Signals:
         return cls(raw, path.name)
 
     def _any(self, group: str, folded: str) -> bool:
-        return any(p.search(folded) for p in self._groups[group])
+        return self._either[group].search(folded) is not None
 
     def without_denials(self, folded: str) -> str:
         """The text with every denial blanked out ("not in danger right now" → " ")."""
-        for p in self._groups["denied"]:
-            folded = p.sub(" ", folded)
-        return _NEGATED_TIME.sub(" ", folded)
+        return self._undenied(folded)
+
+    def _without_denials_uncached(self, folded: str) -> str:
+        return _NEGATED_TIME.sub(" ", self._blank("denied", folded))
 
     def _when_it_happens(self, folded: str) -> str:
         """The text without denials and without when the practitioner was told."""
-        folded = self.without_denials(folded)
-        for p in self._groups["told"]:
-            folded = p.sub(" ", folded)
+        return self._blank("told", self.without_denials(folded))
+
+    def _blank(self, group: str, folded: str) -> str:
+        """Blank out each of the group's cues in turn (none to blank when none matches)."""
+        if self._any(group, folded):
+            for p in self._groups[group]:
+                folded = p.sub(" ", folded)
         return folded
 
     def time(self, folded: str) -> TimeSense:
+        return self._time(folded)
+
+    def _time_uncached(self, folded: str) -> TimeSense:
         return TimeSense(
             denied=self._any("denied", folded),
             past=self._any("past", folded),
@@ -97,7 +119,7 @@ class Signals:
         )
 
     def describes_harm(self, folded: str) -> bool:
-        return self._any("harm", folded)
+        return self._harm(folded)
 
     def asks_about_sharing(self, folded: str) -> bool:
         return self._any("sharing", folded)

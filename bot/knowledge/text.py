@@ -185,29 +185,40 @@ def stem(word: str) -> str:
 
 
 class PhraseTable(dict[tuple[str, ...], str]):
-    """Variant token tuples → canonical word, knowing its longest variant (asked per token)."""
+    """Variant token tuples → canonical word, with the variants' lengths indexed by their
+    first word (most words start no phrase, so most positions cost one dict lookup)."""
 
     @property
-    def longest(self) -> int:
-        if "_longest" not in self.__dict__:
-            self.__dict__["_longest"] = max((len(p) for p in self), default=0)
-        return int(self.__dict__["_longest"])
+    def sizes(self) -> dict[str, tuple[int, ...]]:
+        if "_sizes" not in self.__dict__:
+            by_first: dict[str, set[int]] = {}
+            for phrase in self:
+                by_first.setdefault(phrase[0], set()).add(len(phrase))
+            self.__dict__["_sizes"] = {
+                w: tuple(sorted(n, reverse=True)) for w, n in by_first.items()
+            }
+        sizes: dict[str, tuple[int, ...]] = self.__dict__["_sizes"]
+        return sizes
 
 
 def replace_phrases(tokens: Sequence[str], phrases: Mapping[tuple[str, ...], str]) -> list[str]:
     """Replace the longest known multi-word phrase at each position by its canonical word."""
     if not phrases:
         return list(tokens)
-    longest = phrases.longest if isinstance(phrases, PhraseTable) else max(map(len, phrases))
+    if not isinstance(phrases, PhraseTable):
+        phrases = PhraseTable(phrases)
+    sizes = phrases.sizes
     out: list[str] = []
     i = 0
-    while i < len(tokens):
-        for size in range(min(longest, len(tokens) - i), 0, -1):
-            canonical = phrases.get(tuple(tokens[i : i + size]))
-            if canonical is not None:
-                out.append(canonical)
-                i += size
-                break
+    n = len(tokens)
+    while i < n:
+        for size in sizes.get(tokens[i], ()):
+            if i + size <= n:
+                canonical = phrases.get(tuple(tokens[i : i + size]))
+                if canonical is not None:
+                    out.append(canonical)
+                    i += size
+                    break
         else:
             out.append(tokens[i])
             i += 1

@@ -162,6 +162,8 @@ async def profile(store: str, seconds: float, use_cprofile: bool, limit: int, ap
             stats = pstats.Stats(str(prof))
             stats.sort_stats("cumulative").print_stats(limit)
             stats.sort_stats("tottime").print_stats(limit)
+            print("our own code (bot/), by cumulative time:")
+            stats.sort_stats("cumulative").print_stats(str(ROOT / "bot"), limit)
         else:
             print(top_of_raw(raw, limit))
 

@@ -27,9 +27,10 @@ SECTIONS: dict[str, tuple[str, str]] = {
         "`heldout-d` were written for this work (their totals are the honest figures), "
         "`heldout` is the older one. **Training** sets were merged into the knowledge base "
         "(phrasings, emergency and out-of-scope examples), so their figures are training "
-        "figures; `dev-i` and `dev-k` are typed answers used to tune the answer reader. Typed "
-        "answers are read through the real dialog at that question: an answer that goes to the "
-        "emergency guidance at a question other than the danger question counts as misread here.",
+        "figures; `dev-i` and `dev-k` to `dev-p` are typed answers used to tune the answer "
+        "reader. Typed answers are read through the real dialog at that question: an answer "
+        "that goes to the emergency guidance at a question other than the danger question "
+        "counts as misread here.",
     ),
     "lookup_speed": (
         "Knowledge lookup speed",

@@ -43,8 +43,9 @@ from bot.settings import load_settings
 
 EVAL = Path(__file__).resolve().parent.parent / "tests" / "eval"
 SETS = yaml.safe_load((EVAL / "sets.yaml").read_text(encoding="utf-8"))
-TRAINING: tuple[str, ...] = tuple(SETS["training"])
-HELD_OUT: tuple[str, ...] = tuple(SETS["held_out"])
+# routing sets, then the sets that hold only typed answers
+TRAINING: tuple[str, ...] = tuple(dict.fromkeys([*SETS["training"], *SETS["answers"]["training"]]))
+HELD_OUT: tuple[str, ...] = tuple(dict.fromkeys([*SETS["held_out"], *SETS["answers"]["held_out"]]))
 NEW_HELD_OUT = ("heldout-c", "heldout-d")  # written for issue 10; `heldout` is the older one
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
@@ -78,7 +78,7 @@ class Conversation:
 
     def __post_init__(self) -> None:
         self.words = Words(self.knowledge.kb)
-        self.kit = Kit.build(self.words, self.pii, self.ids)
+        self.kit = Kit.build(self.words, self.pii, self.ids, known=self.knowledge.common_words)
         self.decision = Decision(self.kit, unknown=self._unknown_click)
         self.record = Record(self.kit, resume=self.current, unknown=self._unknown_click)
         self.escalation = Escalation(self.kit, resume=self.current)
@@ -171,7 +171,13 @@ class Conversation:
         # danger beyond doubt goes straight to the emergency route; words the question cannot
         # take are checked again in full (see _unplaced).
         asking = self.decision.table.owns(state) and state.step.startswith("q:")
-        if danger is not None and (danger.beyond_doubt if asking else danger.now):
+        if danger is not None and asking:
+            now = danger.beyond_doubt or (
+                danger.told_as_now and not self.kit.parser.opens_with_answer(text)
+            )
+        else:
+            now = danger is not None and danger.now
+        if now:
             if not writing:
                 turn = self.decision.emergency(state)
                 return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
@@ -182,6 +188,8 @@ class Conversation:
             )
             turn = self._dispatch(state, event)
             return Turn(turn.state, [guidance, *turn.replies], turn.effects)
+        if danger is not None and event.kind == TEXT and not (danger.now or danger.maybe):
+            event = replace(event, calm=True)
         turn = self._dispatch(state, event)
         if event.kind != TEXT or writing or known:
             return turn

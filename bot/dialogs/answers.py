@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,14 +21,64 @@ from bot.knowledge.text import fold
 
 YES, NO, UNSURE = "yes", "no", "unsure"
 WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothing else is said
+# An answer id in answers.yaml for words that leave the answer open ("yes and no", "year 11"
+# for the age band): the bot asks again, whatever else the message says.
+ASK_AGAIN: Final = "ask_again"
+# Hedges that are only about the answer at the start of what is said: "could be" in "that
+# could be nothing" or "he could be getting at them" is part of the story.
+MODAL_HEDGES: Final = frozenset({("could", "be"), ("might", "be"), ("may", "be")})
+# Words a sentence about someone starts with, after a one-word answer ("no she's safe")
+SUBJECT_STARTS: Final = frozenset(
+    {
+        "i",
+        "we",
+        "you",
+        "he",
+        "she",
+        "they",
+        "it",
+        "its",
+        "thats",
+        "there",
+        "theres",
+        "hes",
+        "shes",
+        "theyre",
+        "im",
+        "ive",
+        "my",
+        "our",
+        "his",
+        "her",
+        "their",
+        "this",
+        "mum",
+        "dad",
+        "everyone",
+        "everybody",
+        "nobody",
+    }
+)
+STORY_SUBJECTS: Final = frozenset({"he", "she", "they", "that", "which", "who", "we", "you"})
+# Age in years beyond the listed ones is an adult; "18 months", "3 weeks" is a baby.
+_BABY_AGE = re.compile(r"\b\d{1,2}\s*(?:months?|mths?|mo|weeks?|wks?|days?)\b", re.IGNORECASE)
+_ADULT_AGE = re.compile(r"(?<![\w.,/])(?:[2-9]\d|1[01]\d|120)(?:yo|yrs?)?(?!\w)", re.IGNORECASE)
+# A choice named after "not" is not chosen ("we're a charity, not a public body").
+OPTION_NEGATORS: Final = frozenset(
+    {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
+)
 POLAR: Final = frozenset({YES, NO})
+DANGER_QUESTION: Final = "immediate_danger"
+NOS: Final = frozenset({"no", "n", "nope", "nah", "na", "naw"})
 # Words that start a reason or a second thought; what follows explains the answer before.
 REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "since"})
 BUT: Final = frozenset({"but", "though", "although", "however", "tho", "except", "whereas"})
 # An answer changed along the way ("said no at first, then came round"): the last one counts.
 CHANGED: Final = re.compile(
     r"\b(at first|originally|initially|to begin with|then changed|but then|no wait|wait|"
-    r"actually|i mean|sorry i meant|scratch that|on second thoughts?)\b"
+    r"actually|i mean|sorry i meant|scratch that|on second thoughts?|anyway|anyhow|"
+    r"long story short|to answer your question|then (she|he|they) change[ds]?|"
+    r"changed (her|his|their|my) mind|change (her|his|their|my) mind)\b"
 )
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
 _CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
@@ -107,6 +157,8 @@ EMOJI: Final = {
     "🤷": " not sure ",
     "🤔": " not sure ",
 }
+# Joiners, variation selectors, skin tones and gender signs inside an emoji
+_EMOJI_MODIFIERS = re.compile("[\u200d\ufe0f\u2640\u2642\U0001f3fb-\U0001f3ff]")
 # "the one after lawful basis": the record part next to the one named
 _RELATIVE = re.compile(r"\b(after|before|below|above) (?:the )?(.+)$")
 # Words that may follow "no" when it answers ("no, it isn't", "no the ex has…"); "no" before
@@ -179,6 +231,25 @@ AFTER_A_NO: Final = frozenset(
         "this",
         "those",
         "these",
+        "everyone",
+        "everybody",
+        "anyone",
+        "anybody",
+        "someone",
+        "somebody",
+        "nobody",
+        "all",
+        "as",
+        "if",
+        "cos",
+        "because",
+        "in",
+        "at",
+        "on",
+        "with",
+        "from",
+        "honestly",
+        "tbh",
     ]
 )
 ORDINALS: Final = {
@@ -321,11 +392,25 @@ def clauses(text: str) -> list[_Clause]:
             parts.append(_Clause(tuple(current), reason, contrast))
         for k, part in enumerate(parts):
             # "maybe?", "i think so?": a tentative answer, not a question back
-            tentative = len(part.tokens) <= 3 and not (set(part.tokens) & WH_WORDS)
+            tentative = (
+                len(part.tokens) <= 3
+                and not (set(part.tokens) & WH_WORDS)
+                and part.tokens[:1] != ()
+                and part.tokens[0] not in MODALS  # "do initials count?" asks
+            )
             asked = ends_with_question and k == len(parts) - 1 and not tentative
-            asks = asked or _opens_a_question(part.tokens)
+            asks = asked or _opens_a_question(part.tokens) or _ends_asking(part.tokens)
             out.append(_Clause(part.tokens, part.reason, part.contrast, asks))
     return out
+
+
+def _ends_asking(tokens: Sequence[str]) -> bool:
+    """ "risk of harm to who", "consent from who": a question without a question mark."""
+    return (
+        len(tokens) >= 2
+        and tokens[-1] in WH_WORDS
+        and tokens[-2] in ("to", "from", "for", "by", "with", "or")
+    )
 
 
 def _opens_a_question(tokens: Sequence[str]) -> bool:
@@ -344,7 +429,7 @@ def _opens_a_question(tokens: Sequence[str]) -> bool:
 class AnswerParser:
     """Reads typed answers with the phrase lists of bot/knowledge/dialog/answers.yaml."""
 
-    def __init__(self, words: Mapping[str, Any]) -> None:
+    def __init__(self, words: Mapping[str, Any], keep: Collection[str] = ()) -> None:
         self.negators = frozenset(fold(str(w)) for w in words.get("negators", ()))
         self.dominant: Mapping[str, str] = {
             str(q): str(a) for q, a in (words.get("dominant") or {}).items()
@@ -368,11 +453,16 @@ class AnswerParser:
                     vocabulary.update(fold(str(text)).split())
         vocabulary.update(self.negators)
         # "definately", "bruses", "concent": typos corrected to the answers' own words
-        self._speller = SpellFixer(vocabulary)
+        self._speller = SpellFixer(vocabulary, most=1, keep=keep)
 
     # ------------------------------------------------------------------ the dialog's questions
-    def answer(self, question_id: str, text: str, allowed: Sequence[str]) -> Parsed:
-        """The answer id `text` gives to the question, among `allowed` (None when unsure)."""
+    def answer(
+        self, question_id: str, text: str, allowed: Sequence[str], *, calm: bool = False
+    ) -> Parsed:
+        """The answer id `text` gives to the question, among `allowed` (None when unsure).
+        `calm`: the whole message was checked for danger and reads as none now (nor maybe),
+        so at the danger question a situation word ("mum came to pick her up") does not
+        outweigh a plain "no"."""
         if question_id in ("consent", "person"):
             return self.option(question_id, text, allowed)
         polar = set(allowed) >= POLAR
@@ -380,7 +470,7 @@ class AnswerParser:
         if whole in allowed:
             return Parsed(whole)
         groups = [g for g in (question_id, "common") if g in self.groups]
-        return self._read(text, groups, allowed, polar=polar)
+        return self._read(text, groups, allowed, polar=polar, calm=calm)
 
     def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
         """One of `allowed` from a group's phrases, a number ("3", "number 4") counting in
@@ -412,13 +502,14 @@ class AnswerParser:
                 spot = _place(beside.group(2).split(), len(allowed))
                 if spot is None:
                     name = self._read(beside.group(2), [group], allowed, polar=False).answer
-                    if name is None:
-                        return Parsed(None)
-                    spot = allowed.index(name)
-                index = spot + (1 if beside.group(1) in ("after", "below") else -1)
-                return Parsed(allowed[index]) if 0 <= index < len(allowed) else Parsed(None)
+                    spot = None if name is None else allowed.index(name)
+                if spot is not None:  # else "after all" is just words: read as usual
+                    index = spot + (1 if beside.group(1) in ("after", "below") else -1)
+                    return Parsed(allowed[index]) if 0 <= index < len(allowed) else Parsed(None)
         if group == "consent" and self._conditional(folded):
             return Parsed(None, ambiguous=True)
+        if group == "person":
+            text = _ages(text)
         return self._read(text, [group], allowed, polar=False)
 
     def _conditional(self, folded: str) -> bool:
@@ -431,16 +522,23 @@ class AnswerParser:
 
     # ------------------------------------------------------------------ reading
     def _read(
-        self, text: str, groups: Sequence[str], allowed: Sequence[str], *, polar: bool
+        self,
+        text: str,
+        groups: Sequence[str],
+        allowed: Sequence[str],
+        *,
+        polar: bool,
+        calm: bool = False,
     ) -> Parsed:
         parts = self._clauses(text)
         answers: list[tuple[str, _Clause]] = []
         for part in parts:
             for answer in self._in_clause(part, groups, polar=polar):
                 answers.append((answer, part))
-        if polar or "record_confirm" in groups:
+        if "record_field" not in groups:
             # "is it confidential? yeah it is": a question (echoed, or asked back) is no
-            # answer; a question and nothing else ("what do you mean?") is asked again
+            # answer; a question and nothing else ("what do you mean?") is asked again.
+            # ("which part?" takes requests: "could you change the purpose?")
             answers = [(a, part) for a, part in answers if not part.question]
         if not answers:
             return Parsed(None)
@@ -454,11 +552,20 @@ class AnswerParser:
         # a weak answer ("~…": "yes" at the special category question) counts only alone
         strong = [a for a in said if not a.startswith(WEAK)]
         said = strong or [a[len(WEAK) :] for a in said]
+        winner = self.dominant.get(groups[0]) if groups else None
+        if calm and groups[:1] == [DANGER_QUESTION] and parts[0].tokens[:1] != ():
+            # "no, she's safe now, mum came to pick her up": a plain "no" first, and nothing
+            # in the whole message reads as danger now
+            winner = NO if parts[0].tokens[0] in NOS else winner
+        if ASK_AGAIN in said:
+            said = [a for a in said if a != ASK_AGAIN]
+            if groups[:1] != [DANGER_QUESTION] or winner not in said:
+                return Parsed(None, ambiguous=True)  # "yes and no": but danger named decides
+            said = [winner]
         distinct = list(dict.fromkeys(said))
         if len(distinct) > 1 and polar and UNSURE in distinct and UNSURE in allowed:
             # "yes, I think so, not 100% though": a hedge on top of an answer is still unsure
             distinct = [UNSURE]
-        winner = self.dominant.get(groups[0]) if groups else None
         if len(distinct) > 1 and winner in distinct:
             # "yes, but there's a baby in the house": at this question that answer decides
             distinct = [winner]
@@ -471,6 +578,7 @@ class AnswerParser:
         return Parsed(distinct[0])
 
     def _clauses(self, text: str) -> list[_Clause]:
+        text = _EMOJI_MODIFIERS.sub("", text)  # "🤷‍♀️" is "🤷"
         alone = text.strip()
         for emoji, word in EMOJI.items():
             # an emoji on its own is an answer; beside words it only goes with them ("no 👍")
@@ -488,20 +596,35 @@ class AnswerParser:
         for n, group in enumerate(groups):
             own = n == 0 and len(groups) > 1
             found.extend((f, own) for f in self.groups[group].find(tokens, covered))
-        found = [item for item in found if not _determiner_no(tokens, item[0])]
-        found.sort(key=lambda item: item[0].start)
+        kept = []
+        for item in found:
+            if _determiner_no(tokens, item[0]):
+                # "no statutory request": a determiner, so a negation of what follows
+                covered[item[0].start : item[0].end] = [False]
+            elif not _story_modal(tokens, item[0]):
+                kept.append(item)
+        found = sorted(kept, key=lambda item: item[0].start)
         answers = []
         for k, (f, _own) in enumerate(found):
+            if not polar and _negated_choice(tokens, f, covered):
+                continue  # "a charity, not a public body"
             if not (polar and f.answer in POLAR):
                 answers.append(f.answer)
                 continue
-            if self._leads_into_own(found, k):
+            if self._leads_into_own(found, k) and not _answers_first(tokens, f):
                 continue  # "it isn't | safe", "definitely | not secret": part of the next one
-            flips = int(self._doubted(tokens, f.start))
+            doubt = self._doubted(tokens, f.start)
+            flips = int(doubt is not None)
             if not self.negatable.isdisjoint(tokens[f.start : f.end]):
-                window = range(max(0, f.start - NEGATION_WINDOW), f.start)
+                # the doubting words' own negation ("wouldn't say") is counted once, above
+                first = max(0, f.start - NEGATION_WINDOW, doubt or 0)
+                window = range(first, f.start)
                 flips += sum(1 for i in window if not covered[i] and tokens[i] in self.negators)
-                flips += int(k > 0 and self._modifies_next(found, k - 1, tokens))
+                flips += int(
+                    k > 0
+                    and self._modifies_next(found, k - 1, tokens)
+                    and not _answers_first(tokens, found[k - 1][0])
+                )
             answer = f.answer
             if flips % 2:
                 answer = NO if answer == YES else YES
@@ -538,12 +661,22 @@ class AnswerParser:
             and any(t in self.negators for t in tokens[f.start : f.end])
         )
 
-    def _doubted(self, tokens: Sequence[str], start: int) -> bool:
-        """Right after "I wouldn't say (that)": the phrase is turned round whatever it is."""
+    def _doubted(self, tokens: Sequence[str], start: int) -> int | None:
+        """Right after "I wouldn't say (that | there's | it's)": the phrase is turned round
+        whatever it is. Where the doubting words end, or None."""
         before = tuple(tokens[:start])
-        if before[-1:] == ("that",):
-            before = before[:-1]
-        return any(before[-len(d) :] == d for d in self.doubting if len(before) >= len(d))
+        for filler in (("that",), ("theres",), ("there", "is"), ("its",), ("it", "is")):
+            if before[-len(filler) :] == filler:
+                before = before[: -len(filler)]
+                break
+        if any(before[-len(d) :] == d for d in self.doubting if len(before) >= len(d)):
+            return len(before)
+        return None
+
+    def opens_with_answer(self, text: str) -> bool:
+        """The message starts with a one-word answer ("yes, …", "nah …")."""
+        parts = clauses(text)
+        return bool(parts) and parts[0].tokens[:1] != () and parts[0].tokens[0] in INTERJECTIONS
 
     # ------------------------------------------------------------------ whole messages
     def is_known_reply(self, text: str) -> bool:
@@ -564,6 +697,41 @@ def _determiner_no(tokens: Sequence[str], f: _Found) -> bool:
     if tuple(tokens[f.start : f.end]) != ("no",) or f.end >= len(tokens):
         return False
     return tokens[f.end] not in AFTER_A_NO
+
+
+def _answers_first(tokens: Sequence[str], f: _Found) -> bool:
+    """ "no she is safe", "yes he's outside": a one-word answer, then what it is about — not
+    "no danger" or "definitely safe", where the word goes with the phrase after it."""
+    return (
+        f.end - f.start == 1
+        and tokens[f.start] in INTERJECTIONS
+        and f.end < len(tokens)
+        and (tokens[f.end] in SUBJECT_STARTS or tokens[f.end] in INTERJECTIONS)  # "no no …"
+    )
+
+
+def _story_modal(tokens: Sequence[str], f: _Found) -> bool:
+    """ "could be" after "he", "that", …: part of the story, not a hedge on the answer."""
+    return (
+        tuple(tokens[f.start : f.end]) in MODAL_HEDGES
+        and f.start > 0
+        and tokens[f.start - 1] in STORY_SUBJECTS
+    )
+
+
+def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -> bool:
+    """A choice right after "not" (or "not a", "not the"), the "not" part of no phrase."""
+    for i in range(f.start - 1, max(-1, f.start - 3), -1):
+        if tokens[i] in OPTION_NEGATORS and not covered[i]:
+            return True
+        if tokens[i] not in ("a", "an", "the"):
+            return False
+    return False
+
+
+def _ages(text: str) -> str:
+    """ "shes 78" → an adult; "18 months", "3 weeks" → a baby (the listed numbers stay)."""
+    return _ADULT_AGE.sub(" adult ", _BABY_AGE.sub(" baby ", text))
 
 
 def _place(tokens: Sequence[str], count: int) -> int | None:
@@ -597,10 +765,12 @@ def _what_counts(
     first = parts[0]
     leading = [a for a, part in answers if part is first]
     opens = bool(first.tokens) and first.tokens[0] in INTERJECTIONS and interjection
+    hedges = [a for a, part in answers if a == UNSURE and not part.reason]
     if weigh_but:
         contrast = [a for a, part in answers if part.contrast]
         if contrast:
-            return [*leading, *contrast] if opens else contrast
+            # "not sure, he didn't say it was secret but it's personal": still unsure
+            return [*leading, *contrast] if opens else [*contrast, *hedges]
         if opens and leading and len(first.tokens) <= 3 and len(parts) > 1:
             return leading
     firm = [a for a, part in answers if not part.reason]

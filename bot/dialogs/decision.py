@@ -136,7 +136,7 @@ class Decision:
         qid = state.step[2:]
         spec = ALL_QUESTIONS[qid]
         allowed = [*spec.answers, *((SKIP,) if spec.optional else ())]
-        parsed = self.kit.parser.answer(qid, event.value, allowed)
+        parsed = self.kit.parser.answer(qid, event.value, allowed, calm=event.calm)
         if parsed.answer is not None:
             return self.answer(state, qid, parsed.answer)
         return Unplaced(

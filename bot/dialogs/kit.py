@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from bot.core.pii import PersonalDetails
@@ -30,7 +30,15 @@ class Kit:
     knowledge_version: str
 
     @classmethod
-    def build(cls, words: Words, pii: PersonalDetails, ids: Callable[[str], str]) -> Kit:
+    def build(
+        cls,
+        words: Words,
+        pii: PersonalDetails,
+        ids: Callable[[str], str],
+        known: Collection[str] = (),
+    ) -> Kit:
+        """`known`: everyday words (the knowledge base's own) that typed answers keep as
+        written rather than "correct" to an answer's word ("loads" is not "lads")."""
         say = Say(words)
         rec = RecordWords(words)
         record = words.record()
@@ -39,7 +47,7 @@ class Kit:
             words=words,
             say=say,
             rec=rec,
-            parser=AnswerParser(words.answers()),
+            parser=AnswerParser(words.answers(), keep=known),
             pii=pii,
             policy=policy,
             fields=FieldCheck(rec, policy, say),

@@ -38,6 +38,8 @@ class Event:
     key: str = ""  # COMMAND: the command; CLICK: the button's question id
     value: str = ""  # TEXT: the words; CLICK: the button's answer id
     form: Mapping[str, str] = field(default_factory=dict)
+    # TEXT: the whole message was checked for danger and reads as none now, nor maybe
+    calm: bool = False
 
 
 @dataclass(frozen=True)

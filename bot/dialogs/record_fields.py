@@ -27,7 +27,9 @@ TEXT_FIELDS: Final = ("case_reference", "what", "with_whom", "purpose", "reasons
 NOT_APPLICABLE: Final = "not_applicable"
 PARA_18: Final = "schedule1_para18"
 # Typed words that name paragraph 18 itself; a bare "yes" or "health" names no condition.
-NAMES_PARA_18: Final = frozenset({"18", "schedule", "sch", "para", "paragraph", "safeguarding"})
+NAMES_PARA_18: Final = frozenset(
+    {"18", "schedule", "sch", "para", "paragraph", "safeguarding", "safeguard"}
+)
 PUBLIC_AUTHORITY: Final = "public_authority"
 
 Answers = Mapping[str, str]

@@ -55,6 +55,7 @@ DANGER_HARM_NOW: Final = 0.2  # enough for harm described with a sign it is now 
 DANGER_MIXED: Final = 0.5  # harm in the past and a sign of now: with wording or an example
 DANGER_OVER: Final = 0.9  # needed when the message says it is over, or denies danger
 DANGER_NOTE: Final = 0.2  # below "now", for harm: the answer starts with a one-line safety note
+COMMON_WORD_COUNT: Final = 3  # uses in the phrasings that make a word everyday, not a typo
 DANGER_CERTAIN: Final = 0.9  # with emergency wording but no sign of time, in a typed answer
 # A message at least this close to an emergency example (BM25 score) counts as evidence.
 EMERGENCY_EXAMPLE_FLOOR: Final = 4.0
@@ -88,6 +89,19 @@ class Danger:
             and self.wording
             and not self.time.denied
             and (self.time.now or self.probability >= DANGER_CERTAIN)
+        )
+
+    @property
+    def told_as_now(self) -> bool:
+        """Without emergency wording, still danger now in a typed answer that gives no answer
+        of its own ("his uncle is waiting at the gate now and he's too scared to go"): close
+        to an emergency example, said to be now, not denied, and the model all but certain."""
+        return (
+            self.now
+            and self.example
+            and self.time.now
+            and not self.time.denied
+            and self.probability >= DANGER_CERTAIN
         )
 
 
@@ -177,6 +191,12 @@ class Knowledge:
         maybe = not now and (wording if time.denied else evidence or (harm and p >= DANGER_NOTE))
         return Danger(now, maybe, p, wording, example, time, decisive)
 
+    @property
+    def common_words(self) -> frozenset[str]:
+        """Words the knowledge base's phrasings use often: everyday words, not typos."""
+        vocabulary = self.index.speller.vocabulary
+        return frozenset(w for w, n in vocabulary.items() if n >= COMMON_WORD_COUNT)
+
     def is_emergency(self, text: str) -> bool:
         """Danger now, judged on this message alone (also run on typed answers to questions)."""
         return self.assess(text).now
@@ -207,7 +227,13 @@ class Knowledge:
         none = probabilities.get(OUT_OF_SCOPE, 0.0)
         best = entries[0] if entries else None
         if best is None or (not harm and none >= probabilities[best]):
-            return Lookup("none", None, round(none, 4), alternatives[:MAX_ALTERNATIVES])
+            return Lookup(
+                "none",
+                None,
+                round(none, 4),
+                alternatives[:MAX_ALTERNATIVES],
+                safety_note=danger.maybe,
+            )
         p = probabilities[best]
         runner_up = probabilities[entries[1]] if len(entries) > 1 else 0.0
         entry = self.kb.entries[best]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -62,21 +62,26 @@ class Doc:
 
 
 class SpellFixer:
-    """Correct a word to the closest known word (Damerau distance 1, or 2 for long words)."""
+    """Correct a word to the closest known word (Damerau distance 1, or 2 for long words
+    unless `most` says 1)."""
 
-    def __init__(self, vocabulary: Counter[str]) -> None:
+    def __init__(self, vocabulary: Counter[str], most: int = 2, keep: Collection[str] = ()) -> None:
         self.vocabulary = vocabulary
+        self.keep = keep  # real words that look like a known one: never "corrected"
+        self.most = most  # edits ever allowed (a small vocabulary wants 1: "explained" is
+        # two edits from "exploited")
         self._deletes: dict[str, list[str]] = defaultdict(list)
         for word in vocabulary:
             if len(word) >= 4 and word.isalpha():
-                for d in _deletes(word, _max_distance(word)):
+                for d in _deletes(word, min(most, _max_distance(word))):
                     self._deletes[d].append(word)
         self.fix = lru_cache(maxsize=16384)(self._fix)
 
     def _fix(self, word: str) -> str:
         if word in self.vocabulary or len(word) < 4 or not word.isalpha():
             return word
-        limit = _max_distance(word)
+        kept = word in self.keep  # a real word: only its ending may change ("bruise" → "bruises")
+        limit = min(self.most, _max_distance(word))
         best: tuple[int, int, str] | None = None
         seen: set[str] = set()
         for d in _deletes(word, limit):
@@ -85,6 +90,8 @@ class SpellFixer:
                     continue
                 seen.add(candidate)
                 dist = _damerau(word, candidate)
+                if kept and not candidate.startswith(word):
+                    continue
                 if dist <= min(limit, _max_distance(candidate)):
                     key = (dist, -self.vocabulary[candidate], candidate)
                     if best is None or key < best:

@@ -81,6 +81,25 @@ def test_emergency_wording_at_any_question_short_circuits_to_the_emergency_outco
     assert chat.state.decided_by in expected
 
 
+def test_danger_now_told_as_a_story_at_a_question_is_an_emergency(chat: Chat) -> None:
+    chat.reach("risk_of_harm", LONGEST_PATH)
+
+    said = chat.send(
+        "his uncle is waiting outside the school gate now and he is too scared to go with him"
+    )
+
+    assert_emergency(said.outcome, chat)
+
+
+def test_a_story_after_a_plain_yes_at_a_question_is_that_answer(chat: Chat) -> None:
+    chat.reach("risk_of_harm", LONGEST_PATH)
+
+    chat.send("yes, she's 14 and the man she's seeing is 25, he picks her up from youth club")
+
+    assert chat.state.outcome != "emergency"
+    assert ("risk_of_harm", "yes") in chat.state.answers
+
+
 @pytest.mark.parametrize("wording", DANGER)
 def test_emergency_wording_before_any_dialog_gives_the_emergency_guidance(
     chat: Chat, wording: str

@@ -48,6 +48,34 @@ ANSWERS = [
     ("record_field", "the reasons bit", "reasons"),
     ("record_field", "the third one", "with_whom"),
     ("record_field", "number 1", "case_reference"),
+    # a plain "no" first, and nothing in the message reads as danger now
+    ("immediate_danger", "no he's fine now, his nan came to collect him", "no"),
+    ("immediate_danger", "no no, nobody in danger", "no"),
+    # an opening hedge is not lost behind a "but"
+    ("confidential", "not sure, nobody said it was private but it's about his health", "unsure"),
+    # "could be" inside the story is not a hedge on the answer
+    ("public_interest", "yes, her brother could be next", "yes"),
+    # "no" before a phrase turns it round; a real word is never "corrected" into another
+    ("legal_duty", "no statutory request and no production order", "no"),
+    ("adult_wishes", "yes, has capacity, no kids at home and no coercion", "yes"),
+    ("legitimate_purpose", "yes, for her welfare, she has lost loads of weight", "yes"),
+    # ages as numbers, future birthdays, and present-tense ways of saying who agreed
+    ("person", "she's 82", "adult"),
+    ("person", "baby, 7 weeks", "child_under_12"),
+    ("consent", "mum say ok you can tell", "given"),
+    ("consent", "dad says dont tell nobody", "refused"),
+    # a choice after "not" is not chosen; a "safeguard" condition names paragraph 18
+    (
+        "lawful_basis",
+        "legitimate interests, we're a charity not a public body",
+        "legitimate_interests",
+    ),
+    (
+        "special_category",
+        "yes, health, shared without consent to safeguard her",
+        "schedule1_para18",
+    ),
+    ("record_field", "the purpose, after all that", "purpose"),
 ]
 
 ASKED_AGAIN = [
@@ -58,6 +86,12 @@ ASKED_AGAIN = [
     ("identifiable", "would a first name count"),
     ("record_field", "2 and 3"),
     ("lawful_basis", "whatever the council uses"),
+    ("immediate_danger", "yes and no"),
+    ("person", "year 11"),  # 15 or 16?
+    ("consent", "who gives consent for a 13 year old, him or his dad?"),
+    ("risk_of_harm", "risk of harm to who, the mum or the baby?"),
+    ("identifiable", "do initials count?"),
+    ("consent", "she said yes then changed her mind and said maybe"),
 ]
 
 

@@ -64,6 +64,7 @@ STORY_SUBJECTS: Final = frozenset({"he", "she", "they", "that", "which", "who", 
 _BABY_AGE = re.compile(r"\b\d{1,2}\s*(?:months?|mths?|mo|weeks?|wks?|days?)\b", re.IGNORECASE)
 _ADULT_AGE = re.compile(r"(?<![\w.,/])(?:[2-9]\d|1[01]\d|120)(?:yo|yrs?)?(?!\w)", re.IGNORECASE)
 # A choice named after "not" is not chosen ("we're a charity, not a public body").
+NEGATED_CHOICE_WINDOW: Final = 3
 OPTION_NEGATORS: Final = frozenset(
     {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
 )
@@ -75,11 +76,15 @@ REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "sinc
 BUT: Final = frozenset({"but", "though", "although", "however", "tho", "except", "whereas"})
 # An answer changed along the way ("said no at first, then came round"): the last one counts.
 CHANGED: Final = re.compile(
-    r"\b(at first|originally|initially|to begin with|then changed|but then|no wait|wait|"
-    r"actually|i mean|sorry i meant|scratch that|on second thoughts?|anyway|anyhow|"
-    r"long story short|to answer your question|then (she|he|they) change[ds]?|"
+    r"\b(at first|originally|initially|to begin with|then changed|no wait|"
+    r"(no|yes|oh|hmm|um|erm) actually|"
+    r"sorry i meant|scratch that|on second thoughts?|long story short|"
+    r"to answer your question|then (she|he|they) change[ds]?|"
     r"changed (her|his|their|my) mind|change (her|his|their|my) mind)\b"
 )
+# The same only where a part of the message starts with them: "actually" inside "it's not
+# actually welfare" changes nothing.
+CHANGED_AT_START: Final = re.compile(r"^(wait|actually|i mean|anyway|anyhow)\b")
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
 _CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
 _QUESTION_START = re.compile(
@@ -88,7 +93,7 @@ _QUESTION_START = re.compile(
     r"define)\b"
 )
 _NUMBER = re.compile(
-    r"^(?:(?:number|no|num|nr|option|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
+    r"^(?:(?:number|no|num|nr|option|opt|op|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
 )
 NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
 SPELL_FROM: Final = 5  # shorter words are never "corrected" (too many near neighbours)
@@ -250,6 +255,8 @@ AFTER_A_NO: Final = frozenset(
         "from",
         "honestly",
         "tbh",
+        "is",
+        "was",
     ]
 )
 ORDINALS: Final = {
@@ -546,7 +553,8 @@ class AnswerParser:
             answers,
             parts,
             weigh_but=polar or bool({"record_confirm", "person"} & set(groups)),
-            changed=bool(CHANGED.search(fold(text))),
+            changed=bool(CHANGED.search(fold(text)))
+            or any(CHANGED_AT_START.match(" ".join(part.tokens)) for part in parts),
             interjection=bool(parts) and self._opens_alone(parts[0].tokens, groups),
         )
         # a weak answer ("~…": "yes" at the special category question) counts only alone
@@ -720,13 +728,12 @@ def _story_modal(tokens: Sequence[str], f: _Found) -> bool:
 
 
 def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -> bool:
-    """A choice right after "not" (or "not a", "not the"), the "not" part of no phrase."""
-    for i in range(f.start - 1, max(-1, f.start - 3), -1):
-        if tokens[i] in OPTION_NEGATORS and not covered[i]:
-            return True
-        if tokens[i] not in ("a", "an", "the"):
-            return False
-    return False
+    """A choice within three words after "not" ("not a public body", "it's not like she
+    said no"), the "not" part of no phrase of its own."""
+    return any(
+        tokens[i] in OPTION_NEGATORS and not covered[i]
+        for i in range(max(0, f.start - NEGATED_CHOICE_WINDOW), f.start)
+    )
 
 
 def _ages(text: str) -> str:

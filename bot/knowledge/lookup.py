@@ -48,7 +48,8 @@ CONFIDENT_PROBABILITY: Final = 0.4
 CONFIDENT_MARGIN: Final = 0.15
 # Danger now, from P(danger) of the danger model and the other evidence. Tuned on the
 # development sets, each left out of training in turn (benchmarks/search_eval.py, NOTES.md):
-DANGER_SURE: Final = 0.8  # enough on its own, whatever the words
+DANGER_SURE: Final = 0.8  # enough on its own, in a message of MODEL_ALONE_WORDS or more
+MODEL_ALONE_WORDS: Final = 8
 DANGER_ALONE: Final = 0.6  # enough for a message that describes harm, or with other evidence
 DANGER_WITH_EVIDENCE: Final = 0.25  # enough with emergency wording or a close example
 DANGER_HARM_NOW: Final = 0.2  # enough for harm described with a sign it is now or today
@@ -180,15 +181,21 @@ class Knowledge:
         elif time.past:  # "he hit her last year — and he's outside now"
             now = decisive or p >= DANGER_SURE or (evidence and p >= DANGER_MIXED)
         else:
+            # the model alone decides only on a message long enough to tell a situation: on a
+            # few words with no harm, wording, example or time ("mum and the baby", "he just
+            # walked out of the meeting") it is a safety note, not the emergency route
+            told = len(folded.split()) >= MODEL_ALONE_WORDS
             now = (
                 decisive
-                or p >= DANGER_SURE
+                or (p >= DANGER_SURE and (told or harm or evidence or time.now))
                 or (p >= DANGER_ALONE and (harm or evidence))
                 or (evidence and p >= DANGER_WITH_EVIDENCE)
                 or (time.now and harm and p >= DANGER_HARM_NOW)
             )
         # a safety note where danger now is possible but not clear — not where it was denied
-        maybe = not now and (wording if time.denied else evidence or (harm and p >= DANGER_NOTE))
+        maybe = not now and (
+            wording if time.denied else evidence or p >= DANGER_SURE or (harm and p >= DANGER_NOTE)
+        )
         return Danger(now, maybe, p, wording, example, time, decisive)
 
     @property

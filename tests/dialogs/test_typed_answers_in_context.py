@@ -76,6 +76,12 @@ ANSWERS = [
         "schedule1_para18",
     ),
     ("record_field", "the purpose, after all that", "purpose"),
+    # "it's not like …" turns round what follows; "actually" mid-sentence changes nothing
+    ("consent", "it's not like he said no, he asked me to tell someone", "given"),
+    ("legal_duty", "it's not like anyone has ordered me to", "no"),
+    ("legitimate_purpose", "i think so but i'm not certain it's actually welfare", "unsure"),
+    ("identifiable", "nhs no and date of birth", "yes"),
+    ("record_field", "opt 4", "purpose"),
 ]
 
 ASKED_AGAIN = [

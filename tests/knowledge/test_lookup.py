@@ -142,6 +142,24 @@ def test_danger_in_a_typed_answer_to_a_question_needs_no_doubt(knowledge: Knowle
     assert not an_answer.beyond_doubt
 
 
+@pytest.mark.parametrize("message", ["mum and the baby", "he just walked out of the meeting"])
+def test_a_few_words_with_no_sign_of_danger_are_not_an_emergency(
+    knowledge: Knowledge, message: str
+) -> None:
+    result = knowledge.ask(message)
+
+    assert result.kind != "emergency"
+
+
+def test_nobody_in_danger_is_a_denial(knowledge: Knowledge) -> None:
+    result = knowledge.ask(
+        "no one in immediate danger, she told me at her booking appointment three weeks ago "
+        "that her partner hit her. can i tell her gp?"
+    )
+
+    assert result.kind in ("myth", "topic")
+
+
 # ---------------------------------------------------------------------- none, and never for harm
 @pytest.mark.parametrize(
     "question",

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 from bot.knowledge.search import SpellFixer
@@ -95,6 +96,8 @@ _QUESTION_START = re.compile(
 _NUMBER = re.compile(
     r"^(?:(?:number|no|num|nr|option|opt|op|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
 )
+ANSWER_CACHE: Final = 4096  # answers remembered (question, words, choices)
+CACHED_UP_TO: Final = 200  # characters: longer answers are read every time
 NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
 SPELL_FROM: Final = 5  # shorter words are never "corrected" (too many near neighbours)
 MODALS: Final = frozenset(
@@ -461,6 +464,10 @@ class AnswerParser:
         vocabulary.update(self.negators)
         # "definately", "bruses", "concent": typos corrected to the answers' own words
         self._speller = SpellFixer(vocabulary, most=1, keep=keep)
+        # reading is a pure function of the words: the short replies most turns carry ("yes",
+        # "no", "not sure") are read once
+        self._answer = lru_cache(maxsize=ANSWER_CACHE)(self._answer_uncached)
+        self._option = lru_cache(maxsize=ANSWER_CACHE)(self._option_uncached)
 
     # ------------------------------------------------------------------ the dialog's questions
     def answer(
@@ -470,6 +477,13 @@ class AnswerParser:
         `calm`: the whole message was checked for danger and reads as none now (nor maybe),
         so at the danger question a situation word ("mum came to pick her up") does not
         outweigh a plain "no"."""
+        if len(text) > CACHED_UP_TO:
+            return self._answer_uncached(question_id, text, tuple(allowed), calm)
+        return self._answer(question_id, text, tuple(allowed), calm)
+
+    def _answer_uncached(
+        self, question_id: str, text: str, allowed: tuple[str, ...], calm: bool
+    ) -> Parsed:
         if question_id in ("consent", "person"):
             return self.option(question_id, text, allowed)
         polar = set(allowed) >= POLAR
@@ -482,6 +496,11 @@ class AnswerParser:
     def option(self, group: str, text: str, allowed: Sequence[str]) -> Parsed:
         """One of `allowed` from a group's phrases, a number ("3", "number 4") counting in
         the order `allowed` is given, or the answer id itself typed ("not_asked")."""
+        if len(text) > CACHED_UP_TO:
+            return self._option_uncached(group, text, tuple(allowed))
+        return self._option(group, text, tuple(allowed))
+
+    def _option_uncached(self, group: str, text: str, allowed: tuple[str, ...]) -> Parsed:
         folded = fold(text)
         if group == "record_field":
             place = _place(folded.split(), len(allowed))

@@ -28,38 +28,6 @@ ASK_AGAIN: Final = "ask_again"
 # Hedges that are only about the answer at the start of what is said: "could be" in "that
 # could be nothing" or "he could be getting at them" is part of the story.
 MODAL_HEDGES: Final = frozenset({("could", "be"), ("might", "be"), ("may", "be")})
-# Words a sentence about someone starts with, after a one-word answer ("no she's safe")
-SUBJECT_STARTS: Final = frozenset(
-    {
-        "i",
-        "we",
-        "you",
-        "he",
-        "she",
-        "they",
-        "it",
-        "its",
-        "thats",
-        "there",
-        "theres",
-        "hes",
-        "shes",
-        "theyre",
-        "im",
-        "ive",
-        "my",
-        "our",
-        "his",
-        "her",
-        "their",
-        "this",
-        "mum",
-        "dad",
-        "everyone",
-        "everybody",
-        "nobody",
-    }
-)
 STORY_SUBJECTS: Final = frozenset({"he", "she", "they", "that", "which", "who", "we", "you"})
 # Age in years beyond the listed ones is an adult; "18 months", "3 weeks" is a baby.
 _BABY_AGE = re.compile(r"\b\d{1,2}\s*(?:months?|mths?|mo|weeks?|wks?|days?)\b", re.IGNORECASE)
@@ -169,9 +137,8 @@ EMOJI: Final = {
 _EMOJI_MODIFIERS = re.compile("[\u200d\ufe0f\u2640\u2642\U0001f3fb-\U0001f3ff]")
 # "the one after lawful basis": the record part next to the one named
 _RELATIVE = re.compile(r"\b(after|before|below|above) (?:the )?(.+)$")
-# Words that may follow "no" when it answers ("no, it isn't", "no the ex has…"); "no" before
-# anything else is a determiner ("no point", "no others"), not an answer.
-AFTER_A_NO: Final = frozenset(
+# Words a sentence about someone starts with ("no she's safe", "no, it isn't")
+PRONOUNS: Final = frozenset(
     [
         "i",
         "we",
@@ -182,9 +149,31 @@ AFTER_A_NO: Final = frozenset(
         "it",
         "its",
         "thats",
-        "that",
         "there",
         "theres",
+        "hes",
+        "shes",
+        "theyre",
+        "im",
+        "ive",
+        "my",
+        "our",
+        "his",
+        "her",
+        "their",
+        "this",
+        "everyone",
+        "everybody",
+        "nobody",
+    ]
+)
+# ... after a one-word answer: "no she's safe", "no no danger" (see _answers_first)
+SUBJECT_STARTS: Final = PRONOUNS | {"mum", "dad"}
+# Words that may follow "no" when it answers ("no, it isn't", "no the ex has…"); "no" before
+# anything else is a determiner ("no point", "no others"), not an answer.
+AFTER_A_NO: Final = PRONOUNS | frozenset(
+    [
+        "that",
         "the",
         "a",
         "an",
@@ -201,12 +190,7 @@ AFTER_A_NO: Final = frozenset(
         "definitely",
         "absolutely",
         "of",
-        "im",
-        "ive",
         "id",
-        "hes",
-        "shes",
-        "theyre",
         "were",
         "dont",
         "hold",
@@ -231,21 +215,12 @@ AFTER_A_NO: Final = frozenset(
         "just",
         "really",
         "mate",
-        "my",
-        "our",
-        "his",
-        "her",
-        "their",
-        "this",
         "those",
         "these",
-        "everyone",
-        "everybody",
         "anyone",
         "anybody",
         "someone",
         "somebody",
-        "nobody",
         "all",
         "as",
         "if",

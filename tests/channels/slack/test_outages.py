@@ -143,16 +143,21 @@ async def test_a_refused_app_token_stops_serve_with_one_line_and_status_2(
     fake_slack.refuse_next("invalid_auth", method="apps.connections.open")
     env = _socket_mode_env(fake_slack, tmp_path, free_port())
 
-    serve = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve",
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    serve = await _serve(env, tmp_path)
     out, err = await asyncio.wait_for(serve.communicate(), timeout=60)
 
     assert serve.returncode == 2
     lines = [line for line in err.decode().splitlines() if "SLACK_APP_TOKEN" in line]
     assert len(lines) == 1 and "invalid_auth" in lines[0] and "connections:write" in lines[0]
     assert "Traceback" not in err.decode() + out.decode()
+
+
+async def _serve(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    """`canishare serve` as an administrator starts it, its output captured."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve",
+        cwd=cwd, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
 
 
 def _socket_mode_env(fake: FakeSlack, tmp_path: Path, port: int) -> dict[str, str]:
@@ -169,10 +174,7 @@ async def test_socket_mode_serves_health_behind_the_same_connection_limit(
 ) -> None:
     port = free_port()
     env = _socket_mode_env(fake_slack, tmp_path, port) | {"CANISHARE_MAX_CONNECTIONS": "9"}
-    serve = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve",
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    serve = await _serve(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -200,10 +202,7 @@ async def test_socket_mode_on_a_taken_port_stops_with_one_line_and_status_2(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         env = _socket_mode_env(fake_slack, tmp_path, taken.getsockname()[1])
-        serve = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve",
-            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        serve = await _serve(env, tmp_path)
         out, err = await asyncio.wait_for(serve.communicate(), timeout=60)
 
     assert serve.returncode == 2

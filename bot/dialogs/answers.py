@@ -25,10 +25,15 @@ WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothin
 # An answer id in answers.yaml for words that leave the answer open ("yes and no", "year 11"
 # for the age band): the bot asks again, whatever else the message says.
 ASK_AGAIN: Final = "ask_again"
+# Settings in answers.yaml that are mappings but not phrase lists
+NOT_PHRASES: Final = frozenset({"dominant", "abbreviations"})
 # Hedges that are only about the answer at the start of what is said: "could be" in "that
 # could be nothing" or "he could be getting at them" is part of the story.
 MODAL_HEDGES: Final = frozenset({("could", "be"), ("might", "be"), ("may", "be")})
-STORY_SUBJECTS: Final = frozenset({"he", "she", "they", "that", "which", "who", "we", "you"})
+# "it could be", "i think maybe": what may come before a hedge about the answer itself
+HEDGE_LEADS: Final = frozenset(
+    {"it", "its", "i", "well", "so", "yes", "yeah", "no", "think", "guess", "suppose", "there"}
+)
 # Age in years beyond the listed ones is an adult; "18 months", "3 weeks" is a baby.
 _BABY_AGE = re.compile(r"\b\d{1,2}\s*(?:months?|mths?|mo|weeks?|wks?|days?)\b", re.IGNORECASE)
 _ADULT_AGE = re.compile(r"(?<![\w.,/])(?:[2-9]\d|1[01]\d|120)(?:yo|yrs?)?(?!\w)", re.IGNORECASE)
@@ -36,7 +41,9 @@ _ADULT_AGE = re.compile(r"(?<![\w.,/])(?:[2-9]\d|1[01]\d|120)(?:yo|yrs?)?(?!\w)"
 NEGATED_CHOICE_WINDOW: Final = 3
 OPTION_NEGATORS: Final = frozenset(
     {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
+    | {"rather", "instead", "unlike"}  # "a charity rather than a public body"
 )
+PAIRED_NEGATORS: Final = {"rather": "than", "instead": "of"}  # "I'd rather skip": no negation
 POLAR: Final = frozenset({YES, NO})
 DANGER_QUESTION: Final = "immediate_danger"
 NOS: Final = frozenset({"no", "n", "nope", "nah", "na", "naw"})
@@ -88,7 +95,10 @@ MODALS: Final = frozenset(
         "may",
     ]
 )  # not "were": folded, "we're" is the same word
-REQUESTS: Final = frozenset({"can", "could", "may"})  # "can I add something": not a question
+REQUESTS: Final = frozenset({"can", "could", "may"})
+RELATIVES: Final = frozenset(
+    {"who", "which", "whose", "whom", "where", "when"}
+)  # "can I add something": not a question
 WH_WORDS: Final = frozenset(
     ["what", "which", "who", "whom", "whose", "why", "how", "when", "where", "whats"]
 )
@@ -383,10 +393,23 @@ def clauses(text: str) -> list[_Clause]:
                 and part.tokens[:1] != ()
                 and part.tokens[0] not in MODALS  # "do initials count?" asks
             )
-            asked = ends_with_question and k == len(parts) - 1 and not tentative
-            asks = asked or _opens_a_question(part.tokens) or _ends_asking(part.tokens)
+            asked = (
+                ends_with_question
+                and k == len(parts) - 1
+                and not tentative
+                and not _requests(part.tokens)  # "could I amend the purpose?" asks to
+            )
+            # "…, who is 32": after another part, "who" starts a description, not a question
+            relative = (n > 0 or k > 0) and part.tokens[:1] != () and part.tokens[0] in RELATIVES
+            opens = _opens_a_question(part.tokens) and not relative
+            asks = asked or opens or _ends_asking(part.tokens)
             out.append(_Clause(part.tokens, part.reason, part.contrast, asks))
     return out
+
+
+def _requests(tokens: Sequence[str]) -> bool:
+    """ "can I add…", "could we change…", "could you save it": asking to, not asking what."""
+    return len(tokens) >= 2 and tokens[0] in REQUESTS and tokens[1] in ("i", "we", "you")
 
 
 def _ends_asking(tokens: Sequence[str]) -> bool:
@@ -426,14 +449,20 @@ class AnswerParser:
         self.conditional = tuple(
             tuple(fold(str(c)).split()) for c in words.get("conditional", ()) if fold(str(c))
         )
-        self.groups = {
-            name: PhraseMatcher(groups)
-            for name, groups in words.items()
-            if isinstance(groups, Mapping)
+        # "rn" → "right now", "poss" → "possibly": chat shorthand read as the words
+        self.abbreviations = {
+            fold(str(short)): tuple(fold(str(full)).split())
+            for short, full in (words.get("abbreviations") or {}).items()
         }
+        phrase_groups = {
+            name: groups
+            for name, groups in words.items()
+            if isinstance(groups, Mapping) and name not in NOT_PHRASES
+        }
+        self.groups = {name: PhraseMatcher(groups) for name, groups in phrase_groups.items()}
         vocabulary: Counter[str] = Counter()
-        for groups in words.values():
-            for texts in groups.values() if isinstance(groups, Mapping) else ():
+        for groups in phrase_groups.values():
+            for texts in groups.values():
                 for text in texts:
                     vocabulary.update(fold(str(text)).split())
         vocabulary.update(self.negators)
@@ -587,7 +616,8 @@ class AnswerParser:
             text = text.replace(emoji, word if alone == emoji else " ")
         fixed = []
         for part in clauses(text):
-            tokens = tuple(self._speller.fix(t) if len(t) >= SPELL_FROM else t for t in part.tokens)
+            words = (w for t in part.tokens for w in self.abbreviations.get(t, (t,)))
+            tokens = tuple(self._speller.fix(t) if len(t) >= SPELL_FROM else t for t in words)
             fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
         return fixed
 
@@ -708,7 +738,8 @@ def _answers_first(tokens: Sequence[str], f: _Found) -> bool:
         f.end - f.start == 1
         and tokens[f.start] in INTERJECTIONS
         and f.end < len(tokens)
-        and (tokens[f.end] in SUBJECT_STARTS or tokens[f.end] in INTERJECTIONS)  # "no no …"
+        # "no no …", "no not safe"
+        and (tokens[f.end] in SUBJECT_STARTS or tokens[f.end] in INTERJECTIONS | {"not"})
     )
 
 
@@ -717,7 +748,7 @@ def _story_modal(tokens: Sequence[str], f: _Found) -> bool:
     return (
         tuple(tokens[f.start : f.end]) in MODAL_HEDGES
         and f.start > 0
-        and tokens[f.start - 1] in STORY_SUBJECTS
+        and tokens[f.start - 1] not in HEDGE_LEADS
     )
 
 
@@ -725,7 +756,9 @@ def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -
     """A choice within three words after "not" ("not a public body", "it's not like she
     said no"), the "not" part of no phrase of its own."""
     return any(
-        tokens[i] in OPTION_NEGATORS and not covered[i]
+        tokens[i] in OPTION_NEGATORS
+        and not covered[i]
+        and (tokens[i] not in PAIRED_NEGATORS or tokens[i + 1] == PAIRED_NEGATORS[tokens[i]])
         for i in range(max(0, f.start - NEGATED_CHOICE_WINDOW), f.start)
     )
 

@@ -29,6 +29,7 @@ PARA_18: Final = "schedule1_para18"
 # Typed words that name paragraph 18 itself; a bare "yes" or "health" names no condition.
 NAMES_PARA_18: Final = frozenset(
     {"18", "schedule", "sch", "para", "paragraph", "safeguarding", "safeguard"}
+    | {"p18", "para18", "sch1"}
 )
 PUBLIC_AUTHORITY: Final = "public_authority"
 

@@ -20,8 +20,10 @@ CACHE_SIZE = 512  # messages remembered, per cue
 # "not … now" written loosely ("he isnt here now", "no one is in danger at the moment"): the
 # time belongs to the negation, so it is no sign of danger now either.
 _NEGATED_TIME = re.compile(
-    r"\b(not|no|isnt|arent|wasnt|nobody|no one|noone)\b( \w+){0,3} (right now|now|at the moment|"
-    r"today|tonight|currently)\b"
+    # "no" before "he's …" answers a question ("no, he's hitting her right now"): not a denial
+    r"\b(not|no(?! (?:hes|shes|theyre|he|she|they|its|it|im|i|we|dad|mum|the|her|his)\b)|isnt|"
+    r"arent|wasnt|nobody|no one|noone)\b( \w+){0,3} (right now|now|at the moment|today|tonight|"
+    r"currently)\b"
 )
 
 

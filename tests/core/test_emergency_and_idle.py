@@ -91,6 +91,14 @@ def test_danger_now_told_as_a_story_at_a_question_is_an_emergency(chat: Chat) ->
     assert_emergency(said.outcome, chat)
 
 
+def test_a_plain_no_then_danger_happening_now_is_an_emergency(chat: Chat) -> None:
+    chat.reach("risk_of_harm", LONGEST_PATH)
+
+    said = chat.send("no he's battering her right now")
+
+    assert_emergency(said.outcome, chat)
+
+
 def test_a_story_after_a_plain_yes_at_a_question_is_that_answer(chat: Chat) -> None:
     chat.reach("risk_of_harm", LONGEST_PATH)
 

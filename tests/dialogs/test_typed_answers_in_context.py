@@ -82,6 +82,18 @@ ANSWERS = [
     ("legitimate_purpose", "i think so but i'm not certain it's actually welfare", "unsure"),
     ("identifiable", "nhs no and date of birth", "yes"),
     ("record_field", "opt 4", "purpose"),
+    # chat shorthand; "no" then "not …" is one answer; "rather than" is not chosen
+    ("immediate_danger", "nah not rn", "no"),
+    ("seeking_consent_safe", "no not safe", "no"),
+    (
+        "lawful_basis",
+        "legit interests, a charity rather than a public body",
+        "legitimate_interests",
+    ),
+    ("person", "i'd rather skip this one", "skip"),
+    # "…, who is 40" describes; "could I …?" asks to, not what
+    ("person", "one of the tenants we support, who is 40", "adult"),
+    ("record_confirm", "could i change the purpose first?", "edit"),
 ]
 
 ASKED_AGAIN = [

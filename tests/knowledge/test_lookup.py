@@ -151,6 +151,30 @@ def test_a_few_words_with_no_sign_of_danger_are_not_an_emergency(
     assert result.kind != "emergency"
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "dad slapped him at pick-up last tues, police came and dad was arrested. can i tell "
+        "the childminder what happened?",
+        "she took an overdose on saturday, she's out of hospital now and the crisis team are "
+        "seeing her, can i let her college know",
+    ],
+)
+def test_harm_that_is_over_on_a_named_day_gets_its_answer(
+    knowledge: Knowledge, message: str
+) -> None:
+    assert knowledge.ask(message).kind in ("myth", "topic")
+
+
+def test_an_arrest_is_no_denial_once_he_is_released(knowledge: Knowledge) -> None:
+    result = knowledge.ask(
+        "dad was arrested last night but they released him and he is on his way to the school "
+        "now, he has threatened to take her"
+    )
+
+    assert result.kind == "emergency"
+
+
 def test_nobody_in_danger_is_a_denial(knowledge: Knowledge) -> None:
     result = knowledge.ask(
         "no one in immediate danger, she told me at her booking appointment three weeks ago "

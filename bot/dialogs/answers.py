@@ -95,10 +95,9 @@ MODALS: Final = frozenset(
         "may",
     ]
 )  # not "were": folded, "we're" is the same word
-REQUESTS: Final = frozenset({"can", "could", "may"})
-RELATIVES: Final = frozenset(
-    {"who", "which", "whose", "whom", "where", "when"}
-)  # "can I add something": not a question
+REQUESTS: Final = frozenset({"can", "could", "may"})  # "can I add something": not a question
+# "…, who is 32": after another part of the message these start a description
+RELATIVES: Final = frozenset({"who", "which", "whose", "whom", "where", "when"})
 WH_WORDS: Final = frozenset(
     ["what", "which", "who", "whom", "whose", "why", "how", "when", "where", "whats"]
 )

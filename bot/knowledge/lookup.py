@@ -311,7 +311,8 @@ def danger_inputs(kb: KnowledgeBase, check: EmergencyCheck, signals: Signals) ->
     for group, answers in (kb.words.get("answers") or {}).items():
         if isinstance(answers, dict):
             for answer, texts in answers.items():
-                yield from (f"answer\t{group}\t{answer}\t{t}" for t in map(str, texts))
+                if isinstance(texts, list):
+                    yield from (f"answer\t{group}\t{answer}\t{t}" for t in map(str, texts))
     yield f"check\t{check.key}"
     yield f"signals\t{signals.key}"
 
@@ -327,6 +328,8 @@ def typed_answers(
         if not isinstance(answers, dict):
             continue
         for answer, texts in answers.items():
+            if not isinstance(texts, list):  # settings such as `dominant`, not phrases
+                continue
             if group == "immediate_danger" and answer == "yes":
                 continue
             for text in map(str, texts):

@@ -37,6 +37,11 @@ HEDGE_LEADS: Final = frozenset(
 # Age in years beyond the listed ones is an adult; "18 months", "3 weeks" is a baby.
 _BABY_AGE = re.compile(r"\b\d{1,2}\s*(?:months?|mths?|mo|weeks?|wks?|days?)\b", re.IGNORECASE)
 _ADULT_AGE = re.compile(r"(?<![\w.,/])(?:[2-9]\d|1[01]\d|120)(?:yo|yrs?)?(?!\w)", re.IGNORECASE)
+_CITATION = re.compile(
+    r"\b(?:(?:s|ss)(?:\.\s*|(?=\d))|(?:sec|section|para|paragraph|art|article|reg|sch|schedule)"
+    r"\.?\s*)\d+[\w()/.]*",
+    re.IGNORECASE,
+)
 # A choice named after "not" is not chosen ("we're a charity, not a public body").
 NEGATED_CHOICE_WINDOW: Final = 3
 OPTION_NEGATORS: Final = frozenset(
@@ -49,14 +54,21 @@ DANGER_QUESTION: Final = "immediate_danger"
 NOS: Final = frozenset({"no", "n", "nope", "nah", "na", "naw"})
 # Words that start a reason or a second thought; what follows explains the answer before.
 REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "since"})
-BUT: Final = frozenset({"but", "though", "although", "however", "tho", "except", "whereas"})
+BUT: Final = frozenset({"but", "though", "although", "however", "tho", "whereas"})
+# An exception explains the answer before it and never changes it ("yes, save for the
+# anonymised appendix", "all of it except the attendance data")
+EXCEPT: Final = frozenset({"except", "excepting"})
+EXCEPT_PAIRS: Final = frozenset({("save", "for"), ("apart", "from"), ("other", "than")})
+YN: Final = frozenset({"y", "n"})
 # An answer changed along the way ("said no at first, then came round"): the last one counts.
 CHANGED: Final = re.compile(
     r"\b(at first|originally|initially|to begin with|then changed|no wait|"
     r"(no|yes|oh|hmm|um|erm) actually|"
     r"sorry i meant|scratch that|on second thoughts?|long story short|"
     r"to answer your question|then (she|he|they) change[ds]?|"
-    r"changed (her|his|their|my) mind|change (her|his|their|my) mind)\b"
+    r"changed (her|his|their|my) mind|change (her|his|their|my) mind|"
+    # a conclusion at the end: "…nothing that compels us, so N", "… treat as Y"
+    r"(so|therefore|hence|thus|treat as|treat it as) (yes|no|y|n|unsure|not sure)$)\b"
 )
 # The same only where a part of the message starts with them: "actually" inside "it's not
 # actually welfare" changes nothing.
@@ -73,6 +85,7 @@ _NUMBER = re.compile(
 )
 ANSWER_CACHE: Final = 4096  # answers remembered (question, words, choices)
 CACHED_UP_TO: Final = 200  # characters: longer answers are read every time
+TENTATIVE_WORDS: Final = 4  # "i dont think so??", "public task i think?": an answer, unsure
 NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
 SPELL_FROM: Final = 5  # shorter words are never "corrected" (too many near neighbours)
 MODALS: Final = frozenset(
@@ -328,9 +341,12 @@ class PhraseMatcher:
         for index in candidates:
             phrase, answer = self._phrases[index]
             n = len(phrase)
-            if n == 1 and len(phrase[0]) == 1 and phrase[0].isalpha() and len(tokens) > 1:
-                continue  # "a", "e", "y": only an answer as the whole message
+            letter = n == 1 and len(phrase[0]) == 1 and phrase[0].isalpha() and len(tokens) > 1
+            if letter and phrase[0] not in YN:
+                continue  # "a", "e": only an answer as the whole message
             for i in range(len(tokens) - n + 1):
+                if letter and 0 < i < len(tokens) - 1:
+                    continue  # "Y (CCTV stills)", "so N": Y and N open or close a part
                 if tuple(tokens[i : i + n]) == phrase and not any(covered[i : i + n]):
                     covered[i : i + n] = [True] * n
                     found.append(_Found(answer, i, i + n))
@@ -375,11 +391,18 @@ def clauses(text: str) -> list[_Clause]:
         current: list[str] = []
         reason = contrast = False
         parts: list[_Clause] = []
-        for word in words:
-            if word in REASONS or word in BUT:
+        skip = False
+        for i, word in enumerate(words):
+            if skip:
+                skip = False
+                continue
+            pair = (word, words[i + 1]) if i + 1 < len(words) else None
+            exception = bool(current) and (word in EXCEPT or pair in EXCEPT_PAIRS)
+            if word in REASONS or word in BUT or exception:
                 if current:
                     parts.append(_Clause(tuple(current), reason, contrast))
-                current, reason, contrast = [], word in REASONS, word in BUT
+                current, reason, contrast = [], word in REASONS or exception, word in BUT
+                skip = exception and pair in EXCEPT_PAIRS
                 continue
             current.append(word)
         if current:
@@ -387,10 +410,11 @@ def clauses(text: str) -> list[_Clause]:
         for k, part in enumerate(parts):
             # "maybe?", "i think so?": a tentative answer, not a question back
             tentative = (
-                len(part.tokens) <= 3
+                len(part.tokens) <= TENTATIVE_WORDS
                 and not (set(part.tokens) & WH_WORDS)
                 and part.tokens[:1] != ()
                 and part.tokens[0] not in MODALS  # "do initials count?" asks
+                and not (out and out[-1].question)  # "what does it mean? like secret?"
             )
             asked = (
                 ends_with_question
@@ -576,7 +600,8 @@ class AnswerParser:
             parts,
             weigh_but=polar or bool({"record_confirm", "person"} & set(groups)),
             changed=bool(CHANGED.search(fold(text)))
-            or any(CHANGED_AT_START.match(" ".join(part.tokens)) for part in parts),
+            # "i mean" or "actually" opening the message changes nothing said before it
+            or any(CHANGED_AT_START.match(" ".join(part.tokens)) for part in parts[1:]),
             interjection=bool(parts) and self._opens_alone(parts[0].tokens, groups),
         )
         # a weak answer ("~…": "yes" at the special category question) counts only alone
@@ -586,7 +611,9 @@ class AnswerParser:
         if calm and groups[:1] == [DANGER_QUESTION] and parts[0].tokens[:1] != ():
             # "no, she's safe now, mum came to pick her up": a plain "no" first, and nothing
             # in the whole message reads as danger now
-            winner = NO if parts[0].tokens[0] in NOS else winner
+            first = [a for a, part in answers if part is parts[0]]
+            if parts[0].tokens[0] in NOS or (first and set(first) == {NO}):
+                winner = NO
         if ASK_AGAIN in said:
             said = [a for a in said if a != ASK_AGAIN]
             if groups[:1] != [DANGER_QUESTION] or winner not in said:
@@ -753,7 +780,11 @@ def _story_modal(tokens: Sequence[str], f: _Found) -> bool:
 
 def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -> bool:
     """A choice within three words after "not" ("not a public body", "it's not like she
-    said no"), the "not" part of no phrase of its own."""
+    said no"), the "not" part of no phrase of its own; or a choice followed by "isn't"
+    ("consent isn't our basis")."""
+    after = tuple(tokens[f.end : f.end + 2])
+    if after[:1] in (("isnt",), ("wasnt",), ("arent",)) or after == ("is", "not"):
+        return True
     return any(
         tokens[i] in OPTION_NEGATORS
         and not covered[i]
@@ -763,7 +794,9 @@ def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -
 
 
 def _ages(text: str) -> str:
-    """ "shes 78" → an adult; "18 months", "3 weeks" → a baby (the listed numbers stay)."""
+    """ "shes 78" → an adult; "18 months", "3 weeks" → a baby (the listed numbers stay);
+    "MCA s.2/3" is a citation, not an age."""
+    text = _CITATION.sub(" ", text)
     return _ADULT_AGE.sub(" adult ", _BABY_AGE.sub(" baby ", text))
 
 

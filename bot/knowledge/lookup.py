@@ -85,11 +85,13 @@ class Danger:
         """Danger now even in a typed answer to a question ("no, but he's outside with a knife
         right now"): emergency wording, not denied, with a sign it is now or the model all but
         certain. Without the wording, an answer is taken as the answer it gives."""
+        # a denial ("she's ok here") is blanked before wording and time are read: danger
+        # still said to be now in what is left ("but he's going to hurt her mum tonight") is
+        # beyond doubt
         return (
             self.now
             and self.wording
-            and not self.time.denied
-            and (self.time.now or self.probability >= DANGER_CERTAIN)
+            and (self.time.now or (not self.time.denied and self.probability >= DANGER_CERTAIN))
         )
 
     @property

@@ -99,6 +99,14 @@ def test_a_plain_no_then_danger_happening_now_is_an_emergency(chat: Chat) -> Non
     assert_emergency(said.outcome, chat)
 
 
+def test_danger_now_beside_a_denial_is_still_an_emergency(chat: Chat) -> None:
+    chat.start()
+
+    said = chat.send("she's ok here with me but he says he'll hurt her mum tonight when he's home")
+
+    assert_emergency(said.outcome, chat)
+
+
 def test_a_story_after_a_plain_yes_at_a_question_is_that_answer(chat: Chat) -> None:
     chat.reach("risk_of_harm", LONGEST_PATH)
 

@@ -94,6 +94,13 @@ ANSWERS = [
     # "…, who is 40" describes; "could I …?" asks to, not what
     ("person", "one of the tenants we support, who is 40", "adult"),
     ("record_confirm", "could i change the purpose first?", "edit"),
+    # Y and N opening or closing a part; an exception never changes the answer; a conclusion
+    ("identifiable", "Y (photos of the bruising)", "yes"),
+    ("confidential", "yes, save for the attendance figures", "yes"),
+    ("legal_duty", "WT23 says work together but nothing compels us here, so N", "no"),
+    ("lawful_basis", "consent isn't our basis, public task is", "public_task"),
+    ("person", "adult, lacks capacity for this decision per MCA s.2/3", "adult_lacking_capacity"),
+    ("public_interest", "tbc with legal", "unsure"),
 ]
 
 ASKED_AGAIN = [

@@ -166,6 +166,21 @@ def test_harm_that_is_over_on_a_named_day_gets_its_answer(
     assert knowledge.ask(message).kind in ("myth", "topic")
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "she says they have found a husband for her and she wants to know how to hide her "
+        "passport before the family holiday, can i tell anyone",
+        "dad said at pick up the girls are going abroad for a special ceremony in the "
+        "holidays so they're made clean before big school, can i tell the nurse",
+        "she rang me and said she's done, she's put the kids to bed early so they don't see. "
+        "which form do i use for consent",
+    ],
+)
+def test_danger_told_in_code_is_an_emergency(knowledge: Knowledge, message: str) -> None:
+    assert knowledge.ask(message).kind == "emergency"
+
+
 def test_an_arrest_is_no_denial_once_he_is_released(knowledge: Knowledge) -> None:
     result = knowledge.ask(
         "dad was arrested last night but they released him and he is on his way to the school "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,8 @@ from bot.settings import Settings
 REMOVED: Final = "[removed]"
 MAX_KEPT_CHARS: Final = 280  # a longer message is a case story, not a gap in the answers
 MAX_WINDOW: Final = 6  # the longest run of words one personal detail can span
+COMMON_IN_EXAMPLES: Final = 3  # phrasings a word must be in to count as an everyday word
+TITLES: Final = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof"})
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _DIGITS = re.compile(r"\d")
 _INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
@@ -151,15 +154,21 @@ def _join(tokens: list[str], removed: list[bool]) -> str:
 
 
 def knowledge_words(kb: KnowledgeBase) -> set[str]:
-    """Every word the knowledge base uses in its answers and dialog (not its contacts)."""
+    """Every word the knowledge base uses in its answers and dialog (not its contacts), and
+    the words its example phrasings use often. A word in one or two phrasings only may be a
+    fictional name in a practitioner's story ("mr henshaw wandered off"), and titles are never
+    words here: a capitalised one still says a name may follow."""
     texts: list[str] = []
     for e in kb.entries.values():
-        texts += [e.title, e.answer, e.explanation, *e.phrasings, *e.points, e.notes]
-    texts += list(kb.out_of_scope)
+        texts += [e.title, e.answer, e.explanation, *e.points, e.notes]
     texts += [*kb.synonyms.keys(), *kb.synonyms.values()]
     texts += [doc.title for doc in kb.sources.values()]
     texts += list(_strings({k: v for k, v in kb.words.items() if k != "personal_details"}))
-    return {w.lower() for text in texts for w in _WORD.findall(text)}
+    words = {w.lower() for text in texts for w in _WORD.findall(text)}
+    examples = [p for e in kb.entries.values() for p in e.phrasings] + list(kb.out_of_scope)
+    counts = Counter(w.lower() for text in examples for w in set(_WORD.findall(text)))
+    words |= {w for w, n in counts.items() if n >= COMMON_IN_EXAMPLES}
+    return words - TITLES
 
 
 def _strings(value: Any) -> Iterable[str]:

@@ -263,8 +263,8 @@ def load_knowledge(
 
     Raises KnowledgeError for the first problem found, naming the file and entry.
     """
-    problems = check_knowledge(directory, organisation_file)
-    if problems:
+    kb, problems = _checked(directory, organisation_file)
+    if problems or kb is None:
         first = problems[0]
         more = len(problems) - 1
         if more:
@@ -274,19 +274,27 @@ def load_knowledge(
                 f"{first.problem} (and {more} more: run 'canishare knowledge check')",
             )
         raise first
-    return _build(directory, organisation_file)
+    return kb
 
 
 def check_knowledge(
     directory: Path = KNOWLEDGE_DIR, organisation_file: Path | None = None
 ) -> list[KnowledgeError]:
     """Every problem in the knowledge files (empty when all is well)."""
+    return _checked(directory, organisation_file)[1]
+
+
+def _checked(
+    directory: Path, organisation_file: Path | None
+) -> tuple[KnowledgeBase | None, list[KnowledgeError]]:
+    """The knowledge base, read once, and every problem found reading it (the base is only
+    to be used when there are none)."""
     problems: list[KnowledgeError] = []
     try:
-        _build(directory, organisation_file, problems)
+        kb = _build(directory, organisation_file, problems)
     except KnowledgeError as exc:
-        problems.append(exc)
-    return problems
+        return None, [*problems, exc]
+    return kb, problems
 
 
 def _entry_files(directory: Path) -> list[Path]:

@@ -9,7 +9,6 @@ scored one by one, so one close example counts.
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -134,22 +133,29 @@ class _Bm25:
     def __init__(self, docs: Sequence[list[str]]) -> None:
         n = len(docs)
         self.size = n
-        avg = sum(len(d) for d in docs) / max(n, 1) or 1.0
-        counts = [Counter(d) for d in docs]
-        df: Counter[str] = Counter()
-        for c in counts:
-            df.update(c.keys())
-        idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        lists: dict[str, tuple[list[int], list[float]]] = {}
-        for i, (d, c) in enumerate(zip(docs, counts, strict=True)):
-            norm = K1 * (1 - B + B * len(d) / avg)
-            for t, tf in c.items():
-                ids, weights = lists.setdefault(t, ([], []))
-                ids.append(i)
-                weights.append(idf[t] * tf * (K1 + 1) / (tf + norm))
-        self.postings: dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]] = {
-            t: (np.array(ids, dtype=np.intp), np.array(weights))
-            for t, (ids, weights) in lists.items()
+        lengths = np.array([len(d) for d in docs], dtype=np.intp)
+        avg = float(lengths.sum()) / max(n, 1) or 1.0
+        tokens = [t for d in docs for t in d]
+        if not tokens:
+            self.postings: dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]] = {}
+            return
+        # every (term, document) pair once, with its count, in term order: numpy does the
+        # counting that a loop over some hundred thousand words would
+        terms, term_of = np.unique(np.array(tokens, dtype=object).astype(str), return_inverse=True)
+        doc_of = np.repeat(np.arange(n, dtype=np.intp), lengths)
+        pairs, tf = np.unique(term_of.astype(np.int64) * n + doc_of, return_counts=True)
+        term_ids, doc_ids = np.divmod(pairs, n)
+        df = np.bincount(term_ids, minlength=len(terms))
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        norm = K1 * (1 - B + B * lengths / avg)
+        weights = idf[term_ids] * tf * (K1 + 1) / (tf + norm[doc_ids])
+        bounds = np.flatnonzero(np.diff(term_ids)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(term_ids)]))
+        docs_of_pairs = doc_ids.astype(np.intp)
+        self.postings = {
+            str(terms[term_ids[a]]): (docs_of_pairs[a:b], weights[a:b])
+            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
         }
 
     def scores(self, query: Mapping[str, float]) -> NDArray[np.float64]:

@@ -20,6 +20,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Final
 
@@ -83,20 +84,22 @@ class LinearTextModel:
         for block, vocab, idf, offset in zip(
             self.blocks, self.vocabularies, self.idfs, self._offsets, strict=True
         ):
-            idx: list[int] = []
-            tf: list[int] = []
-            for t, n in Counter(block.analyzer(text)).items():
-                i = vocab.get(t)
-                if i is not None:
-                    idx.append(i)
-                    tf.append(n)
-            if not idx:
+            counts = Counter(block.analyzer(text))
+            if not counts:
                 continue
-            vals = (1.0 + np.log(np.array(tf, dtype=np.float64))) * idf[idx]
+            # the vocabulary lookups run in C (map over dict.get): long messages have
+            # hundreds of character n-grams
+            found = np.fromiter(map(vocab.get, counts, repeat(-1)), np.int64, len(counts))
+            known = found >= 0
+            if not known.any():
+                continue
+            idx = found[known]
+            tf = np.fromiter(counts.values(), np.float64, len(counts))[known]
+            vals = (1.0 + np.log(tf)) * idf[idx]
             norm = float(np.sqrt(np.dot(vals, vals)))
             if norm == 0.0:
                 continue
-            columns.extend(int(offset) + i for i in idx)
+            columns.extend((idx + int(offset)).tolist())
             values.extend((vals / norm * block.weight).tolist())
         return np.array(columns, dtype=np.int64), np.array(values, dtype=np.float64)
 

@@ -26,7 +26,7 @@ WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothin
 # for the age band): the bot asks again, whatever else the message says.
 ASK_AGAIN: Final = "ask_again"
 # Settings in answers.yaml that are mappings but not phrase lists
-NOT_PHRASES: Final = frozenset({"dominant", "abbreviations"})
+NOT_PHRASES: Final = frozenset({"dominant", "read_as"})
 # Hedges that are only about the answer at the start of what is said: "could be" in "that
 # could be nothing" or "he could be getting at them" is part of the story.
 MODAL_HEDGES: Final = frozenset({("could", "be"), ("might", "be"), ("may", "be")})
@@ -63,16 +63,19 @@ YN: Final = frozenset({"y", "n"})
 # An answer changed along the way ("said no at first, then came round"): the last one counts.
 CHANGED: Final = re.compile(
     r"\b(at first|originally|initially|to begin with|then changed|no wait|"
-    r"(no|yes|oh|hmm|um|erm) actually|"
+    r"(no|yes|oh|hmm|um|erm) actually|(no|nah|naw|wait) hang on|"
     r"sorry i meant|scratch that|on second thoughts?|long story short|"
     r"to answer your question|then (she|he|they) change[ds]?|"
     r"changed (her|his|their|my) mind|change (her|his|their|my) mind|"
     # a conclusion at the end: "…nothing that compels us, so N", "… treat as Y"
     r"(so|therefore|hence|thus|treat as|treat it as) (yes|no|y|n|unsure|not sure)$)\b"
 )
-# The same only where a part of the message starts with them: "actually" inside "it's not
-# actually welfare" changes nothing.
-CHANGED_AT_START: Final = re.compile(r"^(wait|actually|i mean|anyway|anyhow)\b")
+# The same only where a later part of the message starts with them: "actually" inside "it's
+# not actually welfare" changes nothing; "… on the other hand …, so on balance yes" concludes.
+CHANGED_AT_START: Final = re.compile(
+    r"^(wait|actually|i mean|anyway|anyhow|so|on balance|overall|all in all|in the end|"
+    r"in short|to sum up|all things considered)\b"
+)
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
 _CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
 _QUESTION_START = re.compile(
@@ -318,11 +321,16 @@ class _Found:
 class PhraseMatcher:
     """Match a message against phrase lists, longest phrase first, never overlapping."""
 
-    def __init__(self, groups: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self,
+        groups: Mapping[str, Iterable[str]],
+        read_as: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self._read_as = read_as or {}
         phrases: list[tuple[tuple[str, ...], str]] = []
         for answer, texts in groups.items():
             for text in texts:
-                tokens = tuple(fold(str(text)).split())
+                tokens = self.tokens(str(text))
                 if tokens:
                     phrases.append((tokens, str(answer)))
         self._phrases = sorted(phrases, key=lambda p: -len(p[0]))
@@ -333,6 +341,10 @@ class PhraseMatcher:
         for index, (tokens, answer) in enumerate(self._phrases):
             self._starting.setdefault(tokens[0], []).append(index)
             self._whole.setdefault(tokens, answer)
+
+    def tokens(self, text: str) -> tuple[str, ...]:
+        """The words of `text` as phrases are matched: folded, shorthand read as words."""
+        return tuple(w for t in fold(text).split() for w in self._read_as.get(t, (t,)))
 
     def find(self, tokens: Sequence[str], covered: list[bool]) -> list[_Found]:
         """Every phrase in `tokens` not overlapping one already found (`covered` is updated)."""
@@ -353,7 +365,7 @@ class PhraseMatcher:
         return sorted(found, key=lambda f: f.start)
 
     def parse(self, text: str, allowed: Sequence[str] | None = None) -> Parsed:
-        tokens = fold(text).split()
+        tokens = list(self.tokens(text))
         if not tokens:
             return Parsed(None)
         distinct = {f.answer for f in self.find(tokens, [False] * len(tokens))}
@@ -369,7 +381,7 @@ class PhraseMatcher:
 
     def exact(self, text: str) -> str | None:
         """The answer whose phrase is the whole message (commands must not fire mid-sentence)."""
-        return self._whole.get(tuple(fold(text).split()))
+        return self._whole.get(self.tokens(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,22 +484,24 @@ class AnswerParser:
         self.conditional = tuple(
             tuple(fold(str(c)).split()) for c in words.get("conditional", ()) if fold(str(c))
         )
-        # "rn" → "right now", "poss" → "possibly": chat shorthand read as the words
-        self.abbreviations = {
+        # "rn" → "right now", "dinnae" → "dont": shorthand, dialect and misspellings read as words
+        self.read_as = {
             fold(str(short)): tuple(fold(str(full)).split())
-            for short, full in (words.get("abbreviations") or {}).items()
+            for short, full in (words.get("read_as") or {}).items()
         }
         phrase_groups = {
             name: groups
             for name, groups in words.items()
             if isinstance(groups, Mapping) and name not in NOT_PHRASES
         }
-        self.groups = {name: PhraseMatcher(groups) for name, groups in phrase_groups.items()}
+        self.groups = {
+            name: PhraseMatcher(groups, self.read_as) for name, groups in phrase_groups.items()
+        }
         vocabulary: Counter[str] = Counter()
-        for groups in phrase_groups.values():
+        for name, groups in phrase_groups.items():
             for texts in groups.values():
                 for text in texts:
-                    vocabulary.update(fold(str(text)).split())
+                    vocabulary.update(self.groups[name].tokens(str(text)))
         vocabulary.update(self.negators)
         # "definately", "bruses", "concent": typos corrected to the answers' own words
         self._speller = SpellFixer(vocabulary, most=1, keep=keep)
@@ -642,7 +656,7 @@ class AnswerParser:
             text = text.replace(emoji, word if alone == emoji else " ")
         fixed = []
         for part in clauses(text):
-            words = (w for t in part.tokens for w in self.abbreviations.get(t, (t,)))
+            words = (w for t in part.tokens for w in self.read_as.get(t, (t,)))
             tokens = tuple(self._speller.fix(t) if len(t) >= SPELL_FROM else t for t in words)
             fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
         return fixed
@@ -740,7 +754,7 @@ class AnswerParser:
     def is_known_reply(self, text: str) -> bool:
         """The whole message is one known answer or command phrase ("no", "not sure",
         "she said no", "back"): nothing else is in it."""
-        tokens = tuple(fold(text).split())  # folded once, not once per group
+        tokens = tuple(w for t in fold(text).split() for w in self.read_as.get(t, (t,)))
         return any(g.is_whole_phrase(tokens) for g in self.groups.values())
 
     def common(self, text: str) -> Parsed:
@@ -785,6 +799,8 @@ def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -
     after = tuple(tokens[f.end : f.end + 2])
     if after[:1] in (("isnt",), ("wasnt",), ("arent",)) or after == ("is", "not"):
         return True
+    if f.start >= 2 and tokens[f.start - 2] == "no" and tokens[f.start - 1] in ("a", "an", "the"):
+        return True  # "a charity, no a public body"
     return any(
         tokens[i] in OPTION_NEGATORS
         and not covered[i]

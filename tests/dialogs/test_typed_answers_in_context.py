@@ -101,6 +101,20 @@ ANSWERS = [
     ("lawful_basis", "consent isn't our basis, public task is", "public_task"),
     ("person", "adult, lacks capacity for this decision per MCA s.2/3", "adult_lacking_capacity"),
     ("public_interest", "tbc with legal", "unsure"),
+    # dialect and misspellings read as words; a conclusion at the end decides
+    ("immediate_danger", "dinnae think so, she's in class wi her pals", "no"),
+    ("confidential", "it is confidenshal", "yes"),
+    (
+        "seeking_consent_safe",
+        "on one hand he might find out, on the other she has her own phone. so on balance "
+        "i think it would be safe",
+        "yes",
+    ),
+    (
+        "person",
+        "he was 15 at easter but he's had his birthday, so he's 16 now",
+        "young_person_16_17",
+    ),
 ]
 
 ASKED_AGAIN = [

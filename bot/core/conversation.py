@@ -173,7 +173,7 @@ class Conversation:
         asking = self.decision.table.owns(state) and state.step.startswith("q:")
         if danger is not None and asking:
             now = danger.beyond_doubt or (
-                danger.told_as_now and not self.kit.parser.opens_with_answer(text)
+                danger.told_as_now and not self.kit.parser.answers_plainly(text)
             )
         else:
             now = danger is not None and danger.now

@@ -77,7 +77,7 @@ CHANGED_AT_START: Final = re.compile(
     r"in short|to sum up|all things considered)\b"
 )
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
-_CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
+_CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\.(?=\s)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
 _QUESTION_START = re.compile(
     r"^(what|whats|wats|wot|wdym|which|who|whom|whose|why|how|when|where|do you|does it|is it|"
     r"is that|are you|can you|could you|would you|should i|what if|depends (on )?what|meaning|"
@@ -745,10 +745,14 @@ class AnswerParser:
             return len(before)
         return None
 
-    def opens_with_answer(self, text: str) -> bool:
-        """The message starts with a one-word answer ("yes, …", "nah …")."""
-        parts = clauses(text)
-        return bool(parts) and parts[0].tokens[:1] != () and parts[0].tokens[0] in INTERJECTIONS
+    def answers_plainly(self, text: str) -> bool:
+        """A part of the message is a plain one-word answer: it opens the message ("yes, …",
+        "nah …") or concludes it ("… so no, not at this moment")."""
+        for k, part in enumerate(clauses(text)):
+            words = part.tokens[1:] if part.tokens[:1] in (("so",), ("well",)) else part.tokens
+            if words[:1] != () and words[0] in INTERJECTIONS and (k == 0 or words != part.tokens):
+                return True
+        return False
 
     # ------------------------------------------------------------------ whole messages
     def is_known_reply(self, text: str) -> bool:

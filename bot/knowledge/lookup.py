@@ -87,12 +87,13 @@ class Danger:
         certain. Without the wording, an answer is taken as the answer it gives."""
         # a denial ("she's ok here") is blanked before wording and time are read: danger
         # still said to be now in what is left ("but he's going to hurt her mum tonight") is
-        # beyond doubt
-        return (
-            self.now
-            and self.wording
-            and (self.time.now or (not self.time.denied and self.probability >= DANGER_CERTAIN))
-        )
+        # beyond doubt — unless the story also has a past, where the wording may belong
+        # ("he threatened to kill himself last year … he's on site today and fine")
+        if not (self.now and self.wording):
+            return False
+        if self.time.denied:
+            return self.time.now and not self.time.past
+        return self.time.now or self.probability >= DANGER_CERTAIN
 
     @property
     def told_as_now(self) -> bool:

@@ -43,7 +43,29 @@ _CITATION = re.compile(
     re.IGNORECASE,
 )
 # A choice named after "not" is not chosen ("we're a charity, not a public body").
-NEGATED_CHOICE_WINDOW: Final = 3
+NEGATED_CHOICE_WINDOW: Final = 5  # "I don't think I want to save it"
+# Small words between "I wouldn't say" and what it turns round
+DOUBT_FILLERS: Final = frozenset(
+    [
+        "that",
+        "theres",
+        "there",
+        "is",
+        "its",
+        "it",
+        "she",
+        "he",
+        "they",
+        "shes",
+        "hes",
+        "theyre",
+        "are",
+        "at",
+        "any",
+        "in",
+        "a",
+    ]
+)
 OPTION_NEGATORS: Final = frozenset(
     {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
     | {"rather", "instead", "unlike"}  # "a charity rather than a public body"
@@ -737,10 +759,10 @@ class AnswerParser:
         """Right after "I wouldn't say (that | there's | it's)": the phrase is turned round
         whatever it is. Where the doubting words end, or None."""
         before = tuple(tokens[:start])
-        for filler in (("that",), ("theres",), ("there", "is"), ("its",), ("it", "is")):
-            if before[-len(filler) :] == filler:
-                before = before[: -len(filler)]
-                break
+        # "I wouldn't say (that) she is at any …": up to four small words between
+        for _ in range(4):
+            if before[-1:] and before[-1] in DOUBT_FILLERS:
+                before = before[:-1]
         if any(before[-len(d) :] == d for d in self.doubting if len(before) >= len(d)):
             return len(before)
         return None

@@ -115,6 +115,7 @@ ANSWERS = [
         "he was 15 at easter but he's had his birthday, so he's 16 now",
         "young_person_16_17",
     ),
+    ("risk_of_harm", "I would not say he is at any risk of harm, no.", "no"),
 ]
 
 ASKED_AGAIN = [

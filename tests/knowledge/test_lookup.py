@@ -175,10 +175,24 @@ def test_harm_that_is_over_on_a_named_day_gets_its_answer(
         "holidays so they're made clean before big school, can i tell the nurse",
         "she rang me and said she's done, she's put the kids to bed early so they don't see. "
         "which form do i use for consent",
+        "a mum my colleague works with has just texted 'he's found out where we are'. can my "
+        "colleague tell the refuge?",
+        "the 7yo says dad was smashing everything this morning and she won't go home in case "
+        "he's still angry. can i share with early help?",
     ],
 )
 def test_danger_told_in_code_is_an_emergency(knowledge: Knowledge, message: str) -> None:
     assert knowledge.ask(message).kind == "emergency"
+
+
+def test_feeling_safe_now_and_a_replica_end_the_danger(knowledge: Knowledge) -> None:
+    for message in (
+        "her ex was at her door at the weekend, she says she feels safe now and he has a "
+        "non-molestation order. can i tell her manager?",
+        "months ago a boy said his brother had a gun, police searched and it was a replica. "
+        "should it go on his file?",
+    ):
+        assert knowledge.ask(message).kind in ("myth", "topic"), message
 
 
 def test_an_arrest_is_no_denial_once_he_is_released(knowledge: Knowledge) -> None:

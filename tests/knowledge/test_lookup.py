@@ -185,14 +185,13 @@ def test_danger_told_in_code_is_an_emergency(knowledge: Knowledge, message: str)
     assert knowledge.ask(message).kind == "emergency"
 
 
-def test_feeling_safe_now_and_a_replica_end_the_danger(knowledge: Knowledge) -> None:
-    for message in (
-        "her ex was at her door at the weekend, she says she feels safe now and he has a "
-        "non-molestation order. can i tell her manager?",
-        "months ago a boy said his brother had a gun, police searched and it was a replica. "
-        "should it go on his file?",
-    ):
-        assert knowledge.ask(message).kind in ("myth", "topic"), message
+def test_feeling_safe_somewhere_is_no_denial_of_danger_later(knowledge: Knowledge) -> None:
+    result = knowledge.ask(
+        "she says she feels safe here at school but her stepdad said he'll hurt her when she "
+        "gets home tonight. can i tell her mum's sister?"
+    )
+
+    assert result.kind == "emergency"
 
 
 def test_an_arrest_is_no_denial_once_he_is_released(knowledge: Knowledge) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
@@ -366,7 +366,11 @@ class PhraseMatcher:
 
     def tokens(self, text: str) -> tuple[str, ...]:
         """The words of `text` as phrases are matched: folded, shorthand read as words."""
-        return tuple(w for t in fold(text).split() for w in self._read_as.get(t, (t,)))
+        return tuple(read_words(fold(text).split(), self._read_as))
+
+    def words(self) -> Iterator[str]:
+        """Every word of every phrase, as matched (once per phrase it is in)."""
+        return (w for tokens, _ in self._phrases for w in tokens)
 
     def find(self, tokens: Sequence[str], covered: list[bool]) -> list[_Found]:
         """Every phrase in `tokens` not overlapping one already found (`covered` is updated)."""
@@ -520,10 +524,8 @@ class AnswerParser:
             name: PhraseMatcher(groups, self.read_as) for name, groups in phrase_groups.items()
         }
         vocabulary: Counter[str] = Counter()
-        for name, groups in phrase_groups.items():
-            for texts in groups.values():
-                for text in texts:
-                    vocabulary.update(self.groups[name].tokens(str(text)))
+        for matcher in self.groups.values():
+            vocabulary.update(matcher.words())
         vocabulary.update(self.negators)
         # "definately", "bruses", "concent": typos corrected to the answers' own words
         self._speller = SpellFixer(vocabulary, most=1, keep=keep)
@@ -678,7 +680,7 @@ class AnswerParser:
             text = text.replace(emoji, word if alone == emoji else " ")
         fixed = []
         for part in clauses(text):
-            words = (w for t in part.tokens for w in self.read_as.get(t, (t,)))
+            words = read_words(part.tokens, self.read_as)
             tokens = tuple(self._speller.fix(t) if len(t) >= SPELL_FROM else t for t in words)
             fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
         return fixed
@@ -780,7 +782,7 @@ class AnswerParser:
     def is_known_reply(self, text: str) -> bool:
         """The whole message is one known answer or command phrase ("no", "not sure",
         "she said no", "back"): nothing else is in it."""
-        tokens = tuple(w for t in fold(text).split() for w in self.read_as.get(t, (t,)))
+        tokens = tuple(read_words(fold(text).split(), self.read_as))
         return any(g.is_whole_phrase(tokens) for g in self.groups.values())
 
     def common(self, text: str) -> Parsed:
@@ -795,6 +797,11 @@ def _determiner_no(tokens: Sequence[str], f: _Found) -> bool:
     if tuple(tokens[f.start : f.end]) != ("no",) or f.end >= len(tokens):
         return False
     return tokens[f.end] not in AFTER_A_NO
+
+
+def read_words(words: Iterable[str], mapping: Mapping[str, tuple[str, ...]]) -> Iterator[str]:
+    """The words with shorthand, dialect and misspellings replaced (answers.yaml `read_as`)."""
+    return (w for t in words for w in mapping.get(t, (t,)))
 
 
 def _answers_first(tokens: Sequence[str], f: _Found) -> bool:

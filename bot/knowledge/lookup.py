@@ -311,11 +311,7 @@ def danger_inputs(kb: KnowledgeBase, check: EmergencyCheck, signals: Signals) ->
     emergency check over every answer phrase."""
     yield from (f"danger\t{t}" for t in (*kb.entries[EMERGENCY].phrasings, *check.examples))
     yield from labelled(*intent_examples(kb))
-    for group, answers in (kb.words.get("answers") or {}).items():
-        if isinstance(answers, dict):
-            for answer, texts in answers.items():
-                if isinstance(texts, list):
-                    yield from (f"answer\t{group}\t{answer}\t{t}" for t in map(str, texts))
+    yield from (f"answer\t{g}\t{a}\t{t}" for g, a, t in answer_phrases(kb))
     yield f"check\t{check.key}"
     yield f"signals\t{signals.key}"
 
@@ -327,24 +323,28 @@ def typed_answers(
     "yes" answers to the danger question are left out, and so is any phrase with words of harm
     ("self harm", "being abused") or of emergency, which must not teach that those are safe."""
     phrases: list[str] = []
-    for group, answers in (kb.words.get("answers") or {}).items():
-        if not isinstance(answers, dict):
+    for group, answer, text in answer_phrases(kb):
+        if group == "immediate_danger" and answer == "yes":
             continue
-        for answer, texts in answers.items():
-            if not isinstance(texts, list):  # settings such as `dominant`, not phrases
-                continue
-            if group == "immediate_danger" and answer == "yes":
-                continue
-            for text in map(str, texts):
-                folded = fold(text)
-                if len(folded) <= 2:
-                    continue
-                if signals is not None and signals.describes_harm(folded):
-                    continue
-                if check is not None and check(folded):
-                    continue
-                phrases.append(text)
+        folded = fold(text)
+        if len(folded) <= 2:
+            continue
+        if signals is not None and signals.describes_harm(folded):
+            continue
+        if check is not None and check(folded):
+            continue
+        phrases.append(text)
     return phrases
+
+
+def answer_phrases(kb: KnowledgeBase) -> Iterator[tuple[str, str, str]]:
+    """(group, answer id, phrase) for every phrase list of answers.yaml, in the file's order;
+    settings such as `dominant` are mappings too, but not phrase lists."""
+    for group, answers in (kb.words.get("answers") or {}).items():
+        if isinstance(answers, dict):
+            for answer, texts in answers.items():
+                if isinstance(texts, list):
+                    yield from ((str(group), str(answer), str(t)) for t in texts)
 
 
 def intent_blocks(features: Features) -> list[Block]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import random
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -72,6 +74,33 @@ class SqliteTx:
         return rows[0] if rows else None
 
 
+OPEN_RETRY_SECONDS = 10.0
+
+
+def _open_sqlite(path: str) -> sqlite3.Connection:
+    """Connect and switch to WAL. Two processes switching a new file at the same moment can
+    deadlock on its lock, and SQLite then fails one at once rather than wait (the busy timeout
+    does not apply), so that one closes and tries again for up to OPEN_RETRY_SECONDS."""
+    deadline = time.monotonic() + OPEN_RETRY_SECONDS
+    while True:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(OPEN_RETRY_SECONDS * 1000)}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            busy = (exc.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.05))
+        except BaseException:
+            conn.close()
+            raise
+
+
 class SqliteDb:
     """One connection per process; writers take the database lock at BEGIN IMMEDIATE, so
     several processes sharing the file still see each transaction whole."""
@@ -82,13 +111,7 @@ class SqliteDb:
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            # the busy timeout first: switching a new file to WAL needs a lock that a second
-            # process opening it at the same moment may hold
-            self.conn.execute("PRAGMA busy_timeout=10000")
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn = _open_sqlite(path)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(
                 f"cannot open the SQLite database {path}: {describe_store_error(exc)}"

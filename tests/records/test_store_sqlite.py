@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.records.db import open_db
+from bot.records.db import SqliteDb, StoreUnavailable, open_db
 from bot.records.store import SCHEMA_VERSION, NewRecord, Store
 from tests.transcript import START
 
@@ -126,3 +128,32 @@ async def test_idle_conversations_are_purged_but_recent_ones_kept(sqlite_store: 
 
     assert await sqlite_store.load_state("old") == (None, 0)
     assert (await sqlite_store.load_state("recent"))[1] == 1
+
+
+def _open_at_once(path: str, ready: Any, said: Any) -> None:
+    ready.wait(timeout=10)
+    try:
+        SqliteDb(path).conn.close()
+        said.put("opened")
+    except StoreUnavailable as exc:
+        said.put(str(exc))
+
+
+def test_processes_opening_a_new_store_at_the_same_moment_all_open_it(tmp_path: Path) -> None:
+    # e.g. `serve` starting while a lead runs `report`: two processes switching a new file to
+    # WAL together can deadlock, and SQLite fails one at once whatever the busy timeout
+    forked = multiprocessing.get_context("fork")
+    refused = []
+    for attempt in range(25):
+        path = str(tmp_path / f"new-{attempt}.db")
+        ready, said = forked.Barrier(6), forked.Queue()
+        processes = [
+            forked.Process(target=_open_at_once, args=(path, ready, said)) for _ in range(6)
+        ]
+        for process in processes:
+            process.start()
+        answers = [said.get(timeout=30) for _ in processes]
+        for process in processes:
+            process.join(timeout=30)
+        refused += [answer for answer in answers if answer != "opened"]
+    assert refused == []

@@ -29,7 +29,7 @@ from bot.dialogs.machine import CLICK, COMMAND, FORM, TEXT, Event, Machine, Turn
 from bot.dialogs.record import Record
 from bot.dialogs.record_fields import RecordWords
 from bot.dialogs.say import DIALOG, ENTRY, MENU, MORE, Say
-from bot.dialogs.state import DialogState, valid_step
+from bot.dialogs.state import OUTCOME, DialogState, valid_step
 from bot.knowledge.lookup import Knowledge
 from bot.knowledge.search import Lookup
 from bot.knowledge.text import fold
@@ -142,6 +142,14 @@ class Conversation:
                 return dialog.current(state)
         return []
 
+    def reminder(self, state: DialogState) -> list[Reply]:
+        """After an answer or the help: the question waiting, or at an outcome already shown
+        in full, its headline and buttons only (the emergency steps are not repeated under
+        every quick answer)."""
+        if state.step == OUTCOME and state.outcome:
+            return [self.say.outcome_reminder(state.outcome)]
+        return self.current(state)
+
     # ------------------------------------------------------------------ routing
     def _route(self, state: DialogState, inbound: Inbound) -> Turn:
         if not inbound.private:
@@ -235,7 +243,7 @@ class Conversation:
             if event.key == "stop":
                 return Turn(DialogState(), [say.info("stopped")])
             if event.key == "help":
-                return Turn(state, [say.help(), *self.current(state)])
+                return Turn(state, [say.help(), *self.reminder(state)])
             if event.key == "menu":
                 return Turn(state, say.menu())
             if event.key == "myths":
@@ -251,7 +259,7 @@ class Conversation:
             if event.value == "myths":
                 return self._answer_then_resume(state, [say.myths()])
             if event.value == "help":
-                return Turn(state, [say.help(), *self.current(state)])
+                return Turn(state, [say.help(), *self.reminder(state)])
         if event.kind == CLICK and event.key in (ENTRY, MORE):
             entry = self.knowledge.kb.entries.get(event.value)
             if entry is None:
@@ -277,7 +285,7 @@ class Conversation:
         if event.key == "back":
             return Turn(state, [self.say.info("nothing_to_undo"), *self.current(state)])
         if event.key == "why":
-            return Turn(state, [self.say.help(), *self.current(state)])
+            return Turn(state, [self.say.help(), *self.reminder(state)])
         return Turn(state, self.say.menu())
 
     def _unknown_click(self, state: DialogState) -> Turn:
@@ -328,7 +336,7 @@ class Conversation:
         if not state.in_dialog:
             return Turn(state, list(replies))
         resume = Reply(kind=ReplyKind.INFO, text=self.words.text("resume"))
-        return Turn(state, [*replies, resume, *self.current(state)])
+        return Turn(state, [*replies, resume, *self.reminder(state)])
 
     # ------------------------------------------------------------------ shared channels
     def _shared_channel(self, state: DialogState, inbound: Inbound) -> Turn:

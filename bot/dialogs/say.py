@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot.core.replies import Choice, Reply, ReplyKind, Source
@@ -95,6 +96,13 @@ class Say:
         if o.get("checklist"):
             replies.append(self.checklist())
         return replies
+
+    def outcome_reminder(self, outcome: str) -> Reply:
+        """The outcome again after something else was shown: its headline, its summary and
+        its buttons; the steps and sources are in the card above."""
+        o = self.w.outcome(outcome)
+        card = self.outcome(outcome, "", {})[0]
+        return replace(card, text=o["summary"], bullets=(), sources=())
 
     def checklist(self) -> Reply:
         c = self.w.outcomes_section("checklist")

@@ -357,6 +357,24 @@ def test_a_myth_question_at_the_consent_question_does_not_answer_it(chat: Chat) 
     assert "consent" not in chat.state.answer_map
 
 
+def test_a_question_after_the_emergency_outcome_is_answered_under_a_short_reminder(
+    chat: Chat,
+) -> None:
+    chat.start()
+    chat.send("yes")
+
+    said = chat.send("is gdpr a barrier?")
+
+    assert said.replies[0].entry_id == "myth.gdpr-barrier"
+    assert said.replies[-2].text == "Back to where we were:"
+    reminder = said.replies[-1]
+    assert reminder.kind == ReplyKind.EMERGENCY
+    assert "999" in reminder.text
+    assert reminder.bullets == () and reminder.sources == ()
+    assert {c.q for c in reminder.choices} >= {"record", "escalate"}
+    assert chat.state.outcome == "emergency"
+
+
 def test_a_topic_button_mid_dialog_is_answered_then_the_dialog_resumes(chat: Chat) -> None:
     chat.start()
 

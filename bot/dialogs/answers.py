@@ -87,6 +87,8 @@ CHANGED: Final = re.compile(
     r"\b(at first|originally|initially|to begin with|then changed|no wait|"
     r"(no|yes|oh|hmm|um|erm) actually|(no|nah|naw|wait) hang on|"
     r"sorry i meant|scratch that|on second thoughts?|long story short|"
+    # "no - yes sorry, yes he's still there": a second answer with an apology corrects the first
+    r"(?<=\w )(yes|no|yeah|yep|nope|nah|y|n) (sorry|soz)|"
     r"to answer your question|then (she|he|they) change[ds]?|"
     r"changed (her|his|their|my) mind|change (her|his|their|my) mind|"
     # a conclusion at the end: "…nothing that compels us, so N", "… treat as Y"
@@ -105,6 +107,7 @@ _QUESTION_START = re.compile(
     r"is that|are you|can you|could you|would you|should i|what if|depends (on )?what|meaning|"
     r"define)\b"
 )
+_ARTICLE = re.compile(r"^(art |article )?[69] ?1 ?[a-f]")  # 6(1)(e), article 9(1)…
 _NUMBER = re.compile(
     r"^(?:(?:number|no|num|nr|option|opt|op|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
 )
@@ -181,6 +184,7 @@ EMOJI: Final = {
     "🤔": " not sure ",
 }
 # Joiners, variation selectors, skin tones and gender signs inside an emoji
+_STRETCHED = re.compile(r"([a-z])\1+")  # a letter typed twice or more
 _EMOJI_MODIFIERS = re.compile("[\u200d\ufe0f\u2640\u2642\U0001f3fb-\U0001f3ff]")
 # "the one after lawful basis": the record part next to the one named
 _RELATIVE = re.compile(r"\b(after|before|below|above) (?:the )?(.+)$")
@@ -571,7 +575,8 @@ class AnswerParser:
             place = _place(folded.split(), len(allowed))
             if place is not None:
                 return Parsed(allowed[place]) if 0 <= place < len(allowed) else Parsed(None)
-        number = _NUMBER.match(folded)
+        # "6(1)(e) not (f)" names an article, not part 6
+        number = None if _ARTICLE.match(folded) else _NUMBER.match(folded)
         if number and group == "record_field":
             index = int(number.group(1)) - 1
             rest = number.group(2) or ""
@@ -626,6 +631,10 @@ class AnswerParser:
         for part in parts:
             for answer in self._in_clause(part, groups, polar=polar):
                 answers.append((answer, part))
+        if polar:
+            answers = self._echoed(parts, answers)
+        if _offers_two(answers):
+            return Parsed(None, ambiguous=True)  # "so no? or yes": two answers offered
         if "record_field" not in groups:
             # "is it confidential? yeah it is": a question (echoed, or asked back) is no
             # answer; a question and nothing else ("what do you mean?") is asked again.
@@ -681,9 +690,45 @@ class AnswerParser:
         fixed = []
         for part in clauses(text):
             words = read_words(part.tokens, self.read_as)
-            tokens = tuple(self._speller.fix(t) if len(t) >= SPELL_FROM else t for t in words)
+            tokens = tuple(self._spelt(t) for t in words)
             fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
         return fixed
+
+    def _echoed(
+        self, parts: Sequence[_Clause], answers: list[tuple[str, _Clause]]
+    ) -> list[tuple[str, _Clause]]:
+        """A bare "no" after a negative statement agrees with it: "wouldn't increase the risk,
+        no" says what the statement says, not "no" to the question."""
+        out: list[tuple[str, _Clause]] = []
+        for answer, part in answers:
+            k = parts.index(part)
+            before = [a for a, p in out if p is parts[k - 1]] if k > 0 else []
+            if (
+                len(part.tokens) == 1
+                and part.tokens[0] in NOS
+                and before
+                and not self.negators.isdisjoint(parts[k - 1].tokens)
+            ):
+                answer = before[-1]
+            out.append((answer, part))
+        return out
+
+    def _spelt(self, token: str) -> str:
+        plain = self._unstretched(token)
+        if plain != token or len(token) < SPELL_FROM:
+            return plain
+        return self._speller.fix(token)
+
+    def _unstretched(self, token: str) -> str:
+        """A word typed with a letter held down ("noo", "nahh", "yesss") as the answers' own
+        word; a known word is left alone."""
+        vocabulary = self._speller.vocabulary
+        if token in vocabulary or not _STRETCHED.search(token):
+            return token
+        for candidate in (_STRETCHED.sub(r"\1\1", token), _STRETCHED.sub(r"\1", token)):
+            if candidate in vocabulary:
+                return candidate
+        return token
 
     def _in_clause(self, part: _Clause, groups: Sequence[str], *, polar: bool) -> list[str]:
         tokens = part.tokens
@@ -701,6 +746,7 @@ class AnswerParser:
                 kept.append(item)
         found = sorted(kept, key=lambda item: item[0].start)
         answers = []
+        given: dict[int, str] = {}  # the answer each polar phrase gave, by its place in `found`
         for k, (f, _own) in enumerate(found):
             if not polar and _negated_choice(tokens, f, covered):
                 continue  # "a charity, not a public body"
@@ -724,6 +770,9 @@ class AnswerParser:
             answer = f.answer
             if flips % 2:
                 answer = NO if answer == YES else YES
+            if k - 1 in given and _listed_after(tokens, found[k - 1][0], f):
+                answer = given[k - 1]  # "no warrant or court order": one negation for the list
+            given[k] = answer
             answers.append(answer)
         return answers
 
@@ -890,6 +939,30 @@ def _what_counts(
             return leading
     firm = [a for a, part in answers if not part.reason]
     return firm or [a for a, _ in answers]
+
+
+def _listed_after(tokens: Sequence[str], before: _Found, f: _Found) -> bool:
+    """`f` follows `before` as the next item of a list: "warrant or (a) court order"."""
+    between = tokens[before.end : f.start]
+    return (
+        before.answer in POLAR
+        and between[:1] in (("or",), ("nor",))
+        and len(between) <= 2
+        and all(t in ("or", "nor", "a", "an", "any") for t in between)
+    )
+
+
+def _offers_two(answers: Sequence[tuple[str, _Clause]]) -> bool:
+    """A part opening "or" and an answer that differs from the one before it ("no? or yes")."""
+    return any(
+        part.tokens[:1] == ("or",)
+        and part.tokens[1:2] != ()
+        and part.tokens[1] in INTERJECTIONS
+        and answers[k - 1][1] is not part
+        and answers[k - 1][0] != answer
+        for k, (answer, part) in enumerate(answers)
+        if k > 0
+    )
 
 
 def asks_back(text: str) -> bool:

@@ -197,7 +197,12 @@ class Knowledge:
             )
         # a safety note where danger now is possible but not clear — not where it was denied
         maybe = not now and (
-            wording if time.denied else evidence or p >= DANGER_SURE or (harm and p >= DANGER_NOTE)
+            wording
+            if time.denied
+            else evidence
+            or p >= DANGER_SURE
+            or (harm and p >= DANGER_NOTE)
+            or self.signals.fears_if_told(folded)
         )
         return Danger(now, maybe, p, wording, example, time, decisive)
 

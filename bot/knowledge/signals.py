@@ -15,7 +15,7 @@ import yaml
 from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "signals.yaml"
-GROUPS = ("denied", "told", "past", "now", "harm", "sharing")
+GROUPS = ("denied", "if_told", "told", "past", "now", "harm", "sharing")
 CACHE_SIZE = 512  # messages remembered, per cue
 # "not … now" written loosely ("he isnt here now", "no one is in danger at the moment"): the
 # time belongs to the negation, so it is no sign of danger now either.
@@ -93,11 +93,12 @@ class Signals:
         return self._either[group].search(folded) is not None
 
     def without_denials(self, folded: str) -> str:
-        """The text with every denial blanked out ("not in danger right now" → " ")."""
+        """The text with every denial blanked out ("not in danger right now" → " "), and harm
+        feared only if the practitioner asks or tells ("if I ask mum … he'll hurt the kids")."""
         return self._undenied(folded)
 
     def _without_denials_uncached(self, folded: str) -> str:
-        return _NEGATED_TIME.sub(" ", self._blank("denied", folded))
+        return _NEGATED_TIME.sub(" ", self._blank("if_told", self._blank("denied", folded)))
 
     def _when_it_happens(self, folded: str) -> str:
         """The text without denials and without when the practitioner was told."""
@@ -119,6 +120,11 @@ class Signals:
             past=self._any("past", folded),
             now=self._any("now", self._when_it_happens(folded)),
         )
+
+    def fears_if_told(self, folded: str) -> bool:
+        """Harm feared if the practitioner asks or tells ("… she'll tell him and he'll hurt
+        the kids"): worth a safety note, not the emergency route on its own."""
+        return self._any("if_told", folded)
 
     def describes_harm(self, folded: str) -> bool:
         return self._harm(folded)

@@ -116,6 +116,15 @@ ANSWERS = [
         "young_person_16_17",
     ),
     ("risk_of_harm", "I would not say he is at any risk of harm, no.", "no"),
+    # a letter held down, a correction with an apology, a "no" that agrees with a negative
+    ("legal_duty", "nooo", "no"),
+    ("immediate_danger", "no, yes sorry - he's come back to the house", "yes"),
+    ("seeking_consent_safe", "it wouldn't make things worse, no - she's on board", "yes"),
+    # one negation for a list; harm feared only if I ask is a reason, not an emergency
+    ("legal_duty", "there's no court order or s47, they just rang up", "no"),
+    ("seeking_consent_safe", "if i ring dad he'll take it out on her", "no"),
+    # an article number is not a part number
+    ("record_field", "the 6(1)(e) one", "lawful_basis"),
 ]
 
 ASKED_AGAIN = [
@@ -132,6 +141,10 @@ ASKED_AGAIN = [
     ("risk_of_harm", "risk of harm to who, the mum or the baby?"),
     ("identifiable", "do initials count?"),
     ("consent", "she said yes then changed her mind and said maybe"),
+    ("risk_of_harm", "depends"),  # on what?
+    ("identifiable", "just a first name... so yes? or no"),
+    ("consent", "he sort of agreed but wants to sleep on it"),
+    ("seeking_consent_safe", "fine to ask her but not her partner"),
 ]
 
 

@@ -212,6 +212,29 @@ def test_nobody_in_danger_is_a_denial(knowledge: Knowledge) -> None:
     assert result.kind in ("myth", "topic")
 
 
+def test_harm_feared_only_if_i_ask_is_a_reason_not_to_ask_not_an_emergency(
+    knowledge: Knowledge,
+) -> None:
+    result = knowledge.ask(
+        "if i speak to mum about it she'll tell him and he'll batter her. do i still need consent?"
+    )
+
+    assert result.kind in ("myth", "topic")
+    assert result.safety_note
+
+
+def test_the_same_threat_with_him_there_now_is_an_emergency(knowledge: Knowledge) -> None:
+    result = knowledge.ask("if i speak to mum he'll batter her, and he's outside the school now")
+
+    assert result.kind == "emergency"
+
+
+def test_a_raised_fist_now_is_an_emergency(knowledge: Knowledge) -> None:
+    assert knowledge.ask("dad's in the foyer with his fists up at the receptionist").kind == (
+        "emergency"
+    )
+
+
 # ---------------------------------------------------------------------- none, and never for harm
 @pytest.mark.parametrize(
     "question",

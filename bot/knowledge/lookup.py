@@ -51,10 +51,12 @@ CONFIDENT_MARGIN: Final = 0.15
 DANGER_SURE: Final = 0.8  # enough on its own, in a message of MODEL_ALONE_WORDS or more
 MODEL_ALONE_WORDS: Final = 8
 DANGER_ALONE: Final = 0.6  # enough for a message that describes harm, or with other evidence
-DANGER_WITH_EVIDENCE: Final = 0.25  # enough with emergency wording or a close example
+DANGER_WITH_EVIDENCE: Final = 0.25  # enough with emergency wording, or a close example and now
+DANGER_EXAMPLE: Final = 0.5  # enough with a close example and no other sign
 DANGER_HARM_NOW: Final = 0.2  # enough for harm described with a sign it is now or today
 DANGER_MIXED: Final = 0.5  # harm in the past and a sign of now: with wording or an example
 DANGER_OVER: Final = 0.9  # needed when the message says it is over, or denies danger
+DANGER_ENDED: Final = 0.995  # harm in the past that the message says has ended, and no sign of now
 DANGER_NOTE: Final = 0.2  # below "now", for harm: the answer starts with a one-line safety note
 COMMON_WORD_COUNT: Final = 3  # uses in the phrasings that make a word everyday, not a typo
 DANGER_CERTAIN: Final = 0.9  # with emergency wording but no sign of time, in a typed answer
@@ -177,7 +179,10 @@ class Knowledge:
         p = self.danger.probabilities(text)[DANGER] if folded else 0.0
         evidence = wording or example
         harm = self.signals.describes_harm(folded)
-        if time.denied:  # "he's not in danger right now": only new wording of danger now counts
+        if time.denied and time.past and not time.now:
+            # "last month … police found her and she's safe": it happened, and it ended
+            now = p >= DANGER_ENDED
+        elif time.denied:  # "he's not in danger right now": only new wording of danger now counts
             now = p >= DANGER_OVER or (wording and time.now and p >= DANGER_WITH_EVIDENCE)
         elif time.over:  # "last year", "when she was little": the story is in the past
             now = p >= DANGER_OVER or (wording and p >= DANGER_ALONE)
@@ -188,11 +193,18 @@ class Knowledge:
             # few words with no harm, wording, example or time ("mum and the baby", "he just
             # walked out of the meeting") it is a safety note, not the emergency route
             told = len(folded.split()) >= MODEL_ALONE_WORDS
+            story = len(folded.split()) >= CASE_STORY_WORDS
             now = (
                 decisive
                 or (p >= DANGER_SURE and (told or harm or evidence or time.now))
                 or (p >= DANGER_ALONE and (harm or evidence))
-                or (evidence and p >= DANGER_WITH_EVIDENCE)
+                or (wording and p >= DANGER_WITH_EVIDENCE)
+                # a long story close to an emergency example shares its words, not always its
+                # danger: there the example alone needs the model's word, or a sign it is now
+                or (
+                    example
+                    and p >= (DANGER_EXAMPLE if story and not time.now else DANGER_WITH_EVIDENCE)
+                )
                 or (time.now and harm and p >= DANGER_HARM_NOW)
             )
         # a safety note where danger now is possible but not clear — not where it was denied

@@ -15,7 +15,7 @@ import yaml
 from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "signals.yaml"
-GROUPS = ("denied", "if_told", "told", "past", "now", "harm", "sharing")
+GROUPS = ("denied", "hearsay", "if_told", "told", "past", "now", "harm", "sharing")
 CACHE_SIZE = 512  # messages remembered, per cue
 # "not … now" written loosely ("he isnt here now", "no one is in danger at the moment"): the
 # time belongs to the negation, so it is no sign of danger now either.
@@ -98,7 +98,8 @@ class Signals:
         return self._undenied(folded)
 
     def _without_denials_uncached(self, folded: str) -> str:
-        return _NEGATED_TIME.sub(" ", self._blank("if_told", self._blank("denied", folded)))
+        heard = self._blank("hearsay", folded)  # "dad says she's fine" denies nothing
+        return _NEGATED_TIME.sub(" ", self._blank("if_told", self._blank("denied", heard)))
 
     def _when_it_happens(self, folded: str) -> str:
         """The text without denials and without when the practitioner was told."""
@@ -116,7 +117,7 @@ class Signals:
 
     def _time_uncached(self, folded: str) -> TimeSense:
         return TimeSense(
-            denied=self._any("denied", folded),
+            denied=self._any("denied", self._blank("hearsay", folded)),
             past=self._any("past", folded),
             now=self._any("now", self._when_it_happens(folded)),
         )

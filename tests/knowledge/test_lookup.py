@@ -235,6 +235,42 @@ def test_a_raised_fist_now_is_an_emergency(knowledge: Knowledge) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        # someone else's word that all is well is no denial
+        "dad opened the door and said leave it, the baby's fine, but she's grey and floppy. "
+        "do i need his ok to call the GP?",
+        # going on since then, up to now
+        "the 4yo says mum's been gone since yesterday teatime and he's been minding his sister",
+        "mum said back in 10 and it's been 3 hrs, the little one is still with us at the club",
+        # acute incidents told in a few words
+        "lad face down in the canal",
+        "two kids on their own, mum collapsed in the kitchen",
+        # "we'll" reads as "well": never a sign that all is well
+        "she texted 'we'll all be together soon' and says she's coming for the kids tonight",
+    ],
+)
+def test_danger_now_beside_words_that_look_like_a_denial_or_the_past(
+    knowledge: Knowledge, message: str
+) -> None:
+    assert knowledge.ask(message).kind == "emergency"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "back in the summer a lad sent her messages saying he'd take her to a party, she didn't "
+        "go and she blocked him. can i pass the screenshots to the police without her ok?",
+        "last month an old man on my round answered the door bleeding and said his carer pushed "
+        "him. i rang 999 then, she's been taken off his care and he's ok now. can i talk to "
+        "the council about it?",
+    ],
+)
+def test_harm_the_story_says_has_ended_gets_its_answer(knowledge: Knowledge, message: str) -> None:
+    assert knowledge.ask(message).kind in ("myth", "topic")
+
+
 # ---------------------------------------------------------------------- none, and never for harm
 @pytest.mark.parametrize(
     "question",

@@ -89,6 +89,8 @@ CHANGED: Final = re.compile(
     r"sorry i meant|scratch that|on second thoughts?|long story short|"
     # "no - yes sorry, yes he's still there": a second answer with an apology corrects the first
     r"(?<=\w )(yes|no|yeah|yep|nope|nah|y|n) (sorry|soz)|"
+    r"(?<=\w )(sorry|soz) (i mean )?(yes|no|yeah|nah|y|n)\b|"
+    r"read it wrong|misread|i meant|"
     r"to answer your question|then (she|he|they) change[ds]?|"
     r"changed (her|his|their|my) mind|change (her|his|their|my) mind|"
     # a conclusion at the end: "…nothing that compels us, so N", "… treat as Y"
@@ -633,6 +635,8 @@ class AnswerParser:
                 answers.append((answer, part))
         if polar:
             answers = self._echoed(parts, answers)
+        if groups[:1] == [DANGER_QUESTION]:
+            answers = _as_of_now(answers)
         if _offers_two(answers):
             return Parsed(None, ambiguous=True)  # "so no? or yes": two answers offered
         if "record_field" not in groups:
@@ -661,7 +665,10 @@ class AnswerParser:
             first = [a for a, part in answers if part is parts[0]]
             if parts[0].tokens[0] in NOS or (first and set(first) == {NO}):
                 winner = NO
-        if ASK_AGAIN in said:
+        if ASK_AGAIN in said or (
+            groups[:1] != [DANGER_QUESTION] and any(a == ASK_AGAIN for a, _ in answers)
+        ):
+            # "yes and no, … but …": asked again, whatever a later part seems to settle
             said = [a for a in said if a != ASK_AGAIN]
             if groups[:1] != [DANGER_QUESTION] or winner not in said:
                 return Parsed(None, ambiguous=True)  # "yes and no": but danger named decides
@@ -939,6 +946,17 @@ def _what_counts(
             return leading
     firm = [a for a, part in answers if not part.reason]
     return firm or [a for a, _ in answers]
+
+
+_NOW_WORDS: Final = frozenset({"now", "today", "tonight", "currently", "moment"})
+_THEN_WORDS: Final = frozenset({"yesterday", "earlier", "before", "last", "ago", "then"})
+
+
+def _as_of_now(answers: list[tuple[str, _Clause]]) -> list[tuple[str, _Clause]]:
+    """At the danger question, "yesterday yes, today no": the part about now decides."""
+    current = [(a, part) for a, part in answers if not _NOW_WORDS.isdisjoint(part.tokens)]
+    before = any(not _THEN_WORDS.isdisjoint(part.tokens) for _, part in answers)
+    return current if current and before and len(current) < len(answers) else answers
 
 
 def _listed_after(tokens: Sequence[str], before: _Found, f: _Found) -> bool:

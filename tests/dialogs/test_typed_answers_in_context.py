@@ -125,6 +125,12 @@ ANSWERS = [
     ("seeking_consent_safe", "if i ring dad he'll take it out on her", "no"),
     # an article number is not a part number
     ("record_field", "the 6(1)(e) one", "lawful_basis"),
+    # English as a second language; the part about now decides at the danger question
+    ("consent", "the mother is not agree", "refused"),
+    ("consent", "i am not asking him yet", "not_asked"),
+    ("immediate_danger", "last night yes, now no - he is with police", "no"),
+    ("risk_of_harm", "no - sorry, yes, i read it wrong, she is at risk", "yes"),
+    ("special_category", "no special, only the address", "none"),
 ]
 
 ASKED_AGAIN = [
@@ -145,6 +151,8 @@ ASKED_AGAIN = [
     ("identifiable", "just a first name... so yes? or no"),
     ("consent", "he sort of agreed but wants to sleep on it"),
     ("seeking_consent_safe", "fine to ask her but not her partner"),
+    ("legitimate_purpose", "yes and no - for her welfare, but the paper wants it too"),
+    ("record_confirm", "save? or should i check with my manager first"),
 ]
 
 

@@ -247,6 +247,9 @@ def test_a_raised_fist_now_is_an_emergency(knowledge: Knowledge) -> None:
         # acute incidents told in a few words
         "lad face down in the canal",
         "two kids on their own, mum collapsed in the kitchen",
+        # still going on: not eaten, nobody in since; a parent who means to die with the kids
+        "mr k still hasn't eaten since friday and he's sent the carers away again, sugars high",
+        "mum says tonight she'll take the boys and they'll all go to sleep together",
         # "we'll" reads as "well": never a sign that all is well
         "she texted 'we'll all be together soon' and says she's coming for the kids tonight",
     ],
@@ -262,6 +265,8 @@ def test_danger_now_beside_words_that_look_like_a_denial_or_the_past(
     [
         "back in the summer a lad sent her messages saying he'd take her to a party, she didn't "
         "go and she blocked him. can i pass the screenshots to the police without her ok?",
+        "her ex held a knife to her years ago now, he's been in prison since 2021. can i keep "
+        "it to myself like she asked?",
         "last month an old man on my round answered the door bleeding and said his carer pushed "
         "him. i rang 999 then, she's been taken off his care and he's ok now. can i talk to "
         "the council about it?",

@@ -30,6 +30,14 @@ _NEGATED_TIME = re.compile(
 )
 
 
+def _branch_compiles(pattern: str) -> bool:
+    try:
+        re.compile(f"x|(?:{pattern})")
+    except re.error:
+        return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class TimeSense:
     """What a message says about time: danger denied, harm in the past, something now."""
@@ -69,14 +77,21 @@ class Signals:
                 pattern = str(item) + (tail if group == "denied" else "")
                 try:
                     compiled.append(re.compile(pattern))
-                    re.compile(f"x|(?:{pattern})")  # it is tried as one branch of an alternation
                 except re.error as exc:
                     raise KnowledgeError(
                         source, str(item), f"is not a valid pattern ({exc})"
                     ) from exc
             self._groups[group] = compiled
+            if group in ONE_BY_ONE:
+                continue
             # "does any cue match?" as one alternation: much faster than one pattern at a time
-            self._either[group] = re.compile("|".join(f"(?:{p.pattern})" for p in compiled))
+            try:
+                self._either[group] = re.compile("|".join(f"(?:{p.pattern})" for p in compiled))
+            except re.error as exc:  # a pattern that only breaks as one branch of many
+                bad = next(p for p in compiled if not _branch_compiles(p.pattern))
+                raise KnowledgeError(
+                    source, bad.pattern, f"is not a valid pattern in a list ({exc})"
+                ) from exc
         # one message is read by several steps (the features, the danger check, the answer)
         self._time = lru_cache(maxsize=CACHE_SIZE)(self._time_uncached)
         self._harm = lru_cache(maxsize=CACHE_SIZE)(partial(self._any, "harm"))

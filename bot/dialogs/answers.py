@@ -90,11 +90,13 @@ CHANGED: Final = re.compile(
     # "no - yes sorry, yes he's still there": a second answer with an apology corrects the first
     r"(?<=\w )(yes|no|yeah|yep|nope|nah|y|n) (sorry|soz)|"
     r"(?<=\w )(sorry|soz) (i mean )?(yes|no|yeah|nah|y|n)\b|"
-    r"read it wrong|misread|i meant|"
+    r"read it wrong|misread|i meant|i was going to say|was going to say|"
+    r"(?<=\w )(no|sorry|wait)\b.{0,40}\bactually$|"
     r"to answer your question|then (she|he|they) change[ds]?|"
     r"changed (her|his|their|my) mind|change (her|his|their|my) mind|"
     # a conclusion at the end: "…nothing that compels us, so N", "… treat as Y"
-    r"(so|therefore|hence|thus|treat as|treat it as) (yes|no|y|n|unsure|not sure)$)\b"
+    r"(so|therefore|hence|thus|treat as|treat it as|id say|i would say|id have to say) "
+    r"(yes|no|y|n|unsure|not sure)$)\b"
 )
 # The same only where a later part of the message starts with them: "actually" inside "it's
 # not actually welfare" changes nothing; "… on the other hand …, so on balance yes" concludes.
@@ -109,6 +111,7 @@ _QUESTION_START = re.compile(
     r"is that|are you|can you|could you|would you|should i|what if|depends (on )?what|meaning|"
     r"define)\b"
 )
+_NUMBER_CORRECTED = re.compile(r"^\d+ (?:no|sorry|no sorry|i mean|wait|no wait|or rather) (\d+)$")
 _ARTICLE = re.compile(r"^(art |article )?[69] ?1 ?[a-f]")  # 6(1)(e), article 9(1)…
 _NUMBER = re.compile(
     r"^(?:(?:number|no|num|nr|option|opt|op|field|part|item)\s*)?#?\s*(\d{1,2})(?:\b|$)(?:\s*(.*))?$"
@@ -577,6 +580,10 @@ class AnswerParser:
             place = _place(folded.split(), len(allowed))
             if place is not None:
                 return Parsed(allowed[place]) if 0 <= place < len(allowed) else Parsed(None)
+        if group == "record_field":
+            corrected = _NUMBER_CORRECTED.match(folded)  # "5 no 6": the second one
+            if corrected:
+                folded = corrected.group(1)
         # "6(1)(e) not (f)" names an article, not part 6
         number = None if _ARTICLE.match(folded) else _NUMBER.match(folded)
         if number and group == "record_field":
@@ -635,6 +642,7 @@ class AnswerParser:
                 answers.append((answer, part))
         if polar:
             answers = self._echoed(parts, answers)
+            answers = self._carried(parts, answers)
         if groups[:1] == [DANGER_QUESTION]:
             answers = _as_of_now(answers)
         if _offers_two(answers):
@@ -643,7 +651,10 @@ class AnswerParser:
             # "is it confidential? yeah it is": a question (echoed, or asked back) is no
             # answer; a question and nothing else ("what do you mean?") is asked again.
             # ("which part?" takes requests: "could you change the purpose?")
-            answers = [(a, part) for a, part in answers if not part.question]
+            # ("not really?" alone is a tentative answer, not a question back)
+            answers = [
+                (a, part) for a, part in answers if not part.question or self._tentative(part)
+            ]
         if not answers:
             return Parsed(None)
         said = _what_counts(
@@ -700,6 +711,36 @@ class AnswerParser:
             tokens = tuple(self._spelt(t) for t in words)
             fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
         return fixed
+
+    def _tentative(self, part: _Clause) -> bool:
+        return "common" in self.groups and self.groups["common"].is_whole_phrase(part.tokens)
+
+    def _carried(
+        self, parts: Sequence[_Clause], answers: list[tuple[str, _Clause]]
+    ) -> list[tuple[str, _Clause]]:
+        """A negation left hanging before an aside ("Not, as far as I can tell from this
+        morning, in any danger right now"; "I don't, after checking, think there's any law")
+        turns round the next part that answers."""
+        answered = {id(part) for _, part in answers}
+        flip: set[int] = set()
+        pending = False
+        for part in parts:
+            if id(part) in answered:
+                if pending:
+                    flip.add(id(part))
+                pending = False
+            elif 0 < len(part.tokens) <= HANGING_UP_TO and part.tokens[-1] in HANGING:
+                pending = True  # "not," / "I don't," — not "there's been nothing"
+        if not flip:
+            return answers
+        out: list[tuple[str, _Clause]] = []
+        done: set[int] = set()
+        for answer, part in answers:
+            if id(part) in flip and id(part) not in done and answer in POLAR:
+                answer = NO if answer == YES else YES
+                done.add(id(part))
+            out.append((answer, part))
+        return out
 
     def _echoed(
         self, parts: Sequence[_Clause], answers: list[tuple[str, _Clause]]
@@ -948,6 +989,11 @@ def _what_counts(
     return firm or [a for a, _ in answers]
 
 
+# A negation left hanging at the end of a short part ("Not, …", "I don't, …").
+HANGING: Final = frozenset(
+    {"not", "dont", "isnt", "wouldnt", "doesnt", "didnt", "cant", "wont", "arent", "wasnt"}
+)
+HANGING_UP_TO: Final = 3  # words in such a part
 _NOW_WORDS: Final = frozenset({"now", "today", "tonight", "currently", "moment"})
 _THEN_WORDS: Final = frozenset({"yesterday", "earlier", "before", "last", "ago", "then"})
 

@@ -131,6 +131,11 @@ ANSWERS = [
     ("immediate_danger", "last night yes, now no - he is with police", "no"),
     ("risk_of_harm", "no - sorry, yes, i read it wrong, she is at risk", "yes"),
     ("special_category", "no special, only the address", "none"),
+    # a negation left hanging before an aside; a tentative answer with a question mark
+    ("legal_duty", "I don't, having read the guidance twice, think any law makes us", "no"),
+    ("legitimate_purpose", "not really? he only wants it to win the custody row", "no"),
+    ("record_field", "4 no 5", "lawful_basis"),
+    ("public_interest", "I was going to say no, but with the other children there, yes", "yes"),
 ]
 
 ASKED_AGAIN = [

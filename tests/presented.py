@@ -19,7 +19,7 @@ from bot.knowledge.search import Lookup
 
 MIGHT_BE_DANGER = "is gdpr a barrier if her dad gets angry with her"
 NOT_SURE = "gdpr sharing thing"
-CASE_STORY = "a pupil told me mum hits her, do I need consent to tell social care"
+CASE_STORY = "a pupil told me her mum hits her. do I need consent before I tell social care"
 FLAGS: Mapping[str, Mapping[str, bool]] = {
     MIGHT_BE_DANGER: {"safety_note": True},
     NOT_SURE: {"confident": False},

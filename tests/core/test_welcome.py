@@ -97,3 +97,10 @@ def test_a_dialog_left_too_long_is_not_offered(chat: Chat, conversation: Convers
 
     assert replies[-1].kind == ReplyKind.MENU
     assert ("dialog", "resume") not in offered(replies)
+
+
+def test_a_greeting_gets_the_menu_not_an_apology(chat: Chat) -> None:
+    said = chat.send("hi")
+
+    assert said.replies[-1].kind == ReplyKind.MENU
+    assert "can't help" not in said.text

@@ -91,6 +91,7 @@ CHANGED: Final = re.compile(
     r"(?<=\w )(yes|no|yeah|yep|nope|nah|y|n) (sorry|soz)|"
     r"(?<=\w )(sorry|soz) (i mean )?(yes|no|yeah|nah|y|n)\b|"
     r"read it wrong|misread|i meant|i was going to say|was going to say|"
+    r"\b(yes|no|yeah|nah|y|n) well (no|yes|not|there|it|the|an|a|she|he|they|i|we|my|our|asking)\b|"
     r"(?<=\w )(no|sorry|wait)\b.{0,40}\bactually$|"
     r"to answer your question|then (she|he|they) change[ds]?|"
     r"changed (her|his|their|my) mind|change (her|his|their|my) mind|"
@@ -111,6 +112,10 @@ _QUESTION_START = re.compile(
     r"is that|are you|can you|could you|would you|should i|what if|depends (on )?what|meaning|"
     r"define)\b"
 )
+_NUMBERS: Final = {
+    w: str(n) for n, w in enumerate(["one", "two", "three", "four", "five", "six", "seven"], 1)
+}
+_WORD_NUMBER = re.compile(r"^((?:number|item|part|field) )?(" + "|".join(_NUMBERS) + r")\b")
 _NUMBER_CORRECTED = re.compile(r"^\d+ (?:no|sorry|no sorry|i mean|wait|no wait|or rather) (\d+)$")
 _ARTICLE = re.compile(r"^(art |article )?[69] ?1 ?[a-f]")  # 6(1)(e), article 9(1)…
 _NUMBER = re.compile(
@@ -581,6 +586,8 @@ class AnswerParser:
             if place is not None:
                 return Parsed(allowed[place]) if 0 <= place < len(allowed) else Parsed(None)
         if group == "record_field":
+            # "seven - I need to add why", "number five": a part named by a word for its number
+            folded = _WORD_NUMBER.sub(lambda m: f"{m.group(1) or ''}{_NUMBERS[m.group(2)]}", folded)
             corrected = _NUMBER_CORRECTED.match(folded)  # "5 no 6": the second one
             if corrected:
                 folded = corrected.group(1)
@@ -589,7 +596,7 @@ class AnswerParser:
         if number and group == "record_field":
             index = int(number.group(1)) - 1
             rest = number.group(2) or ""
-            if re.search(r"\d", rest):
+            if re.search(r"\b[1-9]\b", rest):
                 return Parsed(None, ambiguous=True)  # "2 and 3": which one?
             if 0 <= index < len(allowed):
                 named = self._read(rest, [group], allowed, polar=False) if rest else Parsed(None)
@@ -685,6 +692,12 @@ class AnswerParser:
                 return Parsed(None, ambiguous=True)  # "yes and no": but danger named decides
             said = [winner]
         distinct = list(dict.fromkeys(said))
+        if groups[:1] == ["consent"] and set(distinct) == {"given", "not_asked"}:
+            # "she's 15 and said go ahead, haven't spoken to mum": the person's own consent
+            # is consent; a parent not yet asked does not undo it
+            unasked = [part for a, part in answers if a == "not_asked"]
+            if all(not _PARENTS.isdisjoint(part.tokens) for part in unasked):
+                distinct = ["given"]
         if len(distinct) > 1 and polar and UNSURE in distinct and UNSURE in allowed:
             # "yes, I think so, not 100% though": a hedge on top of an answer is still unsure
             distinct = [UNSURE]
@@ -989,6 +1002,9 @@ def _what_counts(
     return firm or [a for a, _ in answers]
 
 
+_PARENTS: Final = frozenset(
+    {"mum", "mums", "dad", "dads", "mother", "father", "parent", "parents", "stepdad", "stepmum"}
+)
 # A negation left hanging at the end of a short part ("Not, …", "I don't, …").
 HANGING: Final = frozenset(
     {"not", "dont", "isnt", "wouldnt", "doesnt", "didnt", "cant", "wont", "arent", "wasnt"}

@@ -136,6 +136,11 @@ ANSWERS = [
     ("legitimate_purpose", "not really? he only wants it to win the custody row", "no"),
     ("record_field", "4 no 5", "lawful_basis"),
     ("public_interest", "I was going to say no, but with the other children there, yes", "yes"),
+    # the young person's own consent; a part named by a word; a threshold named
+    ("consent", "he's 14, Gillick competent and said go ahead, mum doesn't know yet", "given"),
+    ("record_field", "number five, it should be public task", "lawful_basis"),
+    ("risk_of_harm", "The LADO threshold is met.", "yes"),
+    ("legal_duty", "yes - well an order might be coming but there isn't one yet", "no"),
 ]
 
 ASKED_AGAIN = [

@@ -276,6 +276,15 @@ def test_harm_the_story_says_has_ended_gets_its_answer(knowledge: Knowledge, mes
     assert knowledge.ask(message).kind in ("myth", "topic")
 
 
+def test_a_worry_over_a_long_time_is_not_danger_now(knowledge: Knowledge) -> None:
+    message = (
+        "swimming coach. one mum shouts at her 10yo from the viewing gallery every session, "
+        "calls her lazy, been going on since september. is it worth passing on?"
+    )
+
+    assert knowledge.ask(message).kind in ("myth", "topic")
+
+
 # ---------------------------------------------------------------------- none, and never for harm
 @pytest.mark.parametrize(
     "question",

@@ -20,6 +20,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import repeat
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +30,13 @@ from numpy.typing import NDArray
 
 Analyzer = Callable[[str], list[str]]
 FORMAT: Final = 1  # bump when the saved arrays or the feature functions change meaning
+
+
+@lru_cache(maxsize=16)
+def _counted(analyzer: Analyzer, text: str) -> Counter[str]:
+    """The analyzer's features of `text`, counted: both models count a message's character
+    n-grams, so the second reads the first's count (callers never change it)."""
+    return Counter(analyzer(text))
 
 
 @dataclass(frozen=True)
@@ -84,7 +92,7 @@ class LinearTextModel:
         for block, vocab, idf, offset in zip(
             self.blocks, self.vocabularies, self.idfs, self._offsets, strict=True
         ):
-            counts = Counter(block.analyzer(text))
+            counts = _counted(block.analyzer, text)
             if not counts:
                 continue
             # the vocabulary lookups run in C (map over dict.get): long messages have

@@ -750,7 +750,7 @@ class AnswerParser:
         done: set[int] = set()
         for answer, part in answers:
             if id(part) in flip and id(part) not in done and answer in POLAR:
-                answer = NO if answer == YES else YES
+                answer = _turned(answer)
                 done.add(id(part))
             out.append((answer, part))
         return out
@@ -760,9 +760,10 @@ class AnswerParser:
     ) -> list[tuple[str, _Clause]]:
         """A bare "no" after a negative statement agrees with it: "wouldn't increase the risk,
         no" says what the statement says, not "no" to the question."""
+        place = {id(part): k for k, part in enumerate(parts)}
         out: list[tuple[str, _Clause]] = []
         for answer, part in answers:
-            k = parts.index(part)
+            k = place[id(part)]
             before = [a for a, p in out if p is parts[k - 1]] if k > 0 else []
             if (
                 len(part.tokens) == 1
@@ -830,7 +831,7 @@ class AnswerParser:
                 )
             answer = f.answer
             if flips % 2:
-                answer = NO if answer == YES else YES
+                answer = _turned(answer)
             if k - 1 in given and _listed_after(tokens, found[k - 1][0], f):
                 answer = given[k - 1]  # "no warrant or court order": one negation for the list
             given[k] = answer
@@ -1019,6 +1020,10 @@ def _as_of_now(answers: list[tuple[str, _Clause]]) -> list[tuple[str, _Clause]]:
     current = [(a, part) for a, part in answers if not _NOW_WORDS.isdisjoint(part.tokens)]
     before = any(not _THEN_WORDS.isdisjoint(part.tokens) for _, part in answers)
     return current if current and before and len(current) < len(answers) else answers
+
+
+def _turned(answer: str) -> str:
+    return NO if answer == YES else YES
 
 
 def _listed_after(tokens: Sequence[str], before: _Found, f: _Found) -> bool:

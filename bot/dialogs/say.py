@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot.core.replies import Choice, Reply, ReplyKind, Source
@@ -66,20 +65,12 @@ class Say:
             str(line) for key, line in (o.get("also") or {}).items() if _answered(answers, key)
         )
         steps = [*o["next_steps"], *self.kb.contact_lines(o.get("contacts", []))]
-        choices = [
-            Choice(self.w.text("record_offer"), RECORD, "start", "primary"),
-            Choice(self.w.text("escalate_offer"), ESCALATE, "start"),
-            Choice(self.w.text("restart_offer"), DIALOG, "restart"),
-        ]
         replies = [
-            Reply(
-                kind=ReplyKind.EMERGENCY if outcome == EMERGENCY else ReplyKind.OUTCOME,
-                title=o["title"],
-                text=" ".join(p for p in (o["summary"], because, also) if p),
-                bullets=tuple(steps),
-                sources=tuple(self.w.source(s) for s in o["sources"]),
-                choices=tuple(choices),
-                outcome=outcome,
+            self._outcome_card(
+                outcome,
+                " ".join(p for p in (o["summary"], because, also) if p),
+                tuple(steps),
+                tuple(self.w.source(s) for s in o["sources"]),
             )
         ]
         if o.get("consent_advice"):
@@ -100,9 +91,24 @@ class Say:
     def outcome_reminder(self, outcome: str) -> Reply:
         """The outcome again after something else was shown: its headline, its summary and
         its buttons; the steps and sources are in the card above."""
-        o = self.w.outcome(outcome)
-        card = self.outcome(outcome, "", {})[0]
-        return replace(card, text=o["summary"], bullets=(), sources=())
+        return self._outcome_card(outcome, self.w.outcome(outcome)["summary"], (), ())
+
+    def _outcome_card(
+        self, outcome: str, text: str, steps: tuple[str, ...], sources: tuple[Source, ...]
+    ) -> Reply:
+        return Reply(
+            kind=ReplyKind.EMERGENCY if outcome == EMERGENCY else ReplyKind.OUTCOME,
+            title=self.w.outcome(outcome)["title"],
+            text=text,
+            bullets=steps,
+            sources=sources,
+            choices=(
+                Choice(self.w.text("record_offer"), RECORD, "start", "primary"),
+                Choice(self.w.text("escalate_offer"), ESCALATE, "start"),
+                Choice(self.w.text("restart_offer"), DIALOG, "restart"),
+            ),
+            outcome=outcome,
+        )
 
     def checklist(self) -> Reply:
         c = self.w.outcomes_section("checklist")

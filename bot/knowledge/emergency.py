@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
+from bot.knowledge.signals import bad_branch
 from bot.knowledge.text import fold
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "emergency_signals.yaml"
@@ -53,12 +54,10 @@ class EmergencyCheck:
             # them all at once (one by one only to name a bad one)
             _alternation([str(p) for p in [*decisive, *patterns]])
         except (re.error, TypeError) as exc:
-            for p in [*patterns, *decisive]:
-                try:
-                    re.compile(f"x|(?:{p})")
-                except (re.error, TypeError) as bad:
-                    problem = f"is not a valid pattern ({bad})"
-                    raise KnowledgeError(str(path.name), str(p), problem) from bad
+            bad = bad_branch([*patterns, *decisive])
+            if bad is not None:
+                pattern, why = bad
+                raise KnowledgeError(path.name, pattern, f"is not a valid pattern ({why})") from exc
             raise KnowledgeError(path.name, "patterns", f"do not compile ({exc})") from exc
         lists = {k: raw.get(k, []) for k in ("immediacy", "danger")}
         for name, items in lists.items():

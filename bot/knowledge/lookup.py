@@ -192,8 +192,8 @@ class Knowledge:
             # the model alone decides only on a message long enough to tell a situation: on a
             # few words with no harm, wording, example or time ("mum and the baby", "he just
             # walked out of the meeting") it is a safety note, not the emergency route
-            told = len(folded.split()) >= MODEL_ALONE_WORDS
-            story = len(folded.split()) >= CASE_STORY_WORDS
+            words = len(folded.split())
+            told, story = words >= MODEL_ALONE_WORDS, words >= CASE_STORY_WORDS
             now = (
                 decisive
                 or (p >= DANGER_SURE and (told or harm or evidence or time.now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
@@ -30,12 +31,15 @@ _NEGATED_TIME = re.compile(
 )
 
 
-def _branch_compiles(pattern: str) -> bool:
-    try:
-        re.compile(f"x|(?:{pattern})")
-    except re.error:
-        return False
-    return True
+def bad_branch(patterns: Iterable[str]) -> tuple[str, str] | None:
+    """The first pattern that does not compile as one branch of an alternation, and why: the
+    one to name when a list's alternation fails (None when every branch compiles)."""
+    for pattern in patterns:
+        try:
+            re.compile(f"x|(?:{pattern})")
+        except (re.error, TypeError) as exc:
+            return str(pattern), str(exc)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +92,16 @@ class Signals:
             try:
                 self._either[group] = re.compile("|".join(f"(?:{p.pattern})" for p in compiled))
             except re.error as exc:  # a pattern that only breaks as one branch of many
-                bad = next(p for p in compiled if not _branch_compiles(p.pattern))
+                pattern, why = bad_branch(p.pattern for p in compiled) or ("", str(exc))
                 raise KnowledgeError(
-                    source, bad.pattern, f"is not a valid pattern in a list ({exc})"
+                    source, pattern, f"is not a valid pattern in a list ({why})"
                 ) from exc
         # one message is read by several steps (the features, the danger check, the answer)
         self._time = lru_cache(maxsize=CACHE_SIZE)(self._time_uncached)
         self._harm = lru_cache(maxsize=CACHE_SIZE)(partial(self._any, "harm"))
         self._undenied = lru_cache(maxsize=CACHE_SIZE)(self._without_denials_uncached)
+        # "dad says she's fine" denies nothing: read once, for the denials and for the time
+        self._unheard = lru_cache(maxsize=CACHE_SIZE)(partial(self._blank, "hearsay"))
 
     @classmethod
     def load(cls, path: Path = SIGNALS_FILE) -> Signals:
@@ -118,7 +124,7 @@ class Signals:
         return self._undenied(folded)
 
     def _without_denials_uncached(self, folded: str) -> str:
-        heard = self._blank("hearsay", folded)  # "dad says she's fine" denies nothing
+        heard = self._unheard(folded)
         return _NEGATED_TIME.sub(" ", self._blank("if_told", self._blank("denied", heard)))
 
     def _when_it_happens(self, folded: str) -> str:
@@ -137,7 +143,7 @@ class Signals:
 
     def _time_uncached(self, folded: str) -> TimeSense:
         return TimeSense(
-            denied=self._any("denied", self._blank("hearsay", folded)),
+            denied=self._any("denied", self._unheard(folded)),
             past=self._any("past", folded),
             now=self._any("now", self._when_it_happens(folded)),
         )

@@ -35,7 +35,7 @@ import yaml
 from bot.app import build_core
 from bot.core.conversation import Conversation
 from bot.core.effects import SaveRecord
-from bot.core.replies import Inbound
+from bot.core.replies import Inbound, ReplyKind
 from bot.dialogs.flow import EMERGENCY
 from bot.dialogs.state import CONFIRM, OUTCOME, WHICH_PART, DialogState, ask_step, record_step
 from bot.knowledge.lookup import Knowledge
@@ -142,6 +142,10 @@ def dialog_answer(conversation: Conversation, question: str, text: str) -> str |
     after = turn.state
     if after.outcome == EMERGENCY and state.outcome != EMERGENCY:
         return "yes" if question == "immediate_danger" else EMERGENCY
+    if question not in BEFORE and any(r.kind == ReplyKind.EMERGENCY for r in turn.replies):
+        # writing up the record, the emergency guidance is shown first and the words are kept
+        # as written (the decision is already made): what the person sees is the emergency
+        return EMERGENCY
     if question in BEFORE:
         added = after.answers[len(state.answers) :]
         return added[0][1] if added and added[0][0] == question else None

@@ -177,8 +177,12 @@ class Conversation:
         danger = None if known else self.knowledge.assess(text)
         # At a decision question the words are first an answer ("yes, he has bruises"): only
         # danger beyond doubt goes straight to the emergency route; words the question cannot
-        # take are checked again in full (see _unplaced).
-        asking = self.decision.table.owns(state) and state.step.startswith("q:")
+        # take are checked again in full (see _unplaced). Writing up the record of a decision
+        # made, the words tell what happened ("vital interests, she was unconscious"): the
+        # same bar. (A request to a lead is about a concern now: checked in full.)
+        asking = self.record.table.owns(state) or (
+            self.decision.table.owns(state) and state.step.startswith("q:")
+        )
         if danger is not None and asking:
             now = danger.beyond_doubt or (
                 danger.told_as_now and not self.kit.parser.answers_plainly(text)

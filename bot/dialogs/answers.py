@@ -26,7 +26,7 @@ WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothin
 # for the age band): the bot asks again, whatever else the message says.
 ASK_AGAIN: Final = "ask_again"
 # Settings in answers.yaml that are mappings but not phrase lists
-NOT_PHRASES: Final = frozenset({"dominant", "read_as"})
+NOT_PHRASES: Final = frozenset({"dominant", "read_as", "time_only"})
 # Hedges that are only about the answer at the start of what is said: "could be" in "that
 # could be nothing" or "he could be getting at them" is part of the story.
 MODAL_HEDGES: Final = frozenset({("could", "be"), ("might", "be"), ("may", "be")})
@@ -64,7 +64,69 @@ DOUBT_FILLERS: Final = frozenset(
         "any",
         "in",
         "a",
+        "was",
+        "were",
+        "be",
+        "been",
+        "would",
+        "will",
+        "could",
+        "might",
+        "any",
+        "anything",
+        "anyone",
+        "anybody",
+        "of",
+        "all",
+        "this",
+        "the",
+        "much",
+        "really",
+        "such",
+        "ever",
+        "to",
+        "me",
+        "us",
+        "them",
+        "him",
+        "her",
+        "actually",
+        "necessarily",
+        "particularly",
+        "especially",
+        "currently",
+        "itd",
+        "theyd",
+        "shed",
+        "hed",
     ]
+)
+# "I don't think it would be safe to ask her": the doubt reaches the first answer in its part,
+# over at most this many words, unless a new statement starts after a word of substance ("I
+# don't think it matters, it's confidential" typed with no comma)
+DOUBT_REACH: Final = 8
+DOUBT_SUBSTANCE: Final = 2  # words of substance it reaches over ("was given to me in")
+FRESH_STARTS: Final = frozenset(
+    {"i", "we", "she", "he", "they", "it", "there", "its", "shes", "hes", "theyre", "theres", "im"}
+)
+# "I wouldn't say there is": a doubt that ends in one of these is complete, not left hanging
+ELLIPTICAL: Final = frozenset({"is", "was", "are", "were", "be", "been", "would", "could", "does"})
+# "I doubt it's safe": "doubt" doubts only as a verb (not "no doubt", "if in doubt")
+DOUBT_AS_VERB_AFTER: Final = frozenset({"i", "we", "really", "seriously", "very", "much"})
+# At a choice between two, a choice turned down is the other one ("no need to change it")
+OTHER_CHOICE: Final = {"save": "edit", "edit": "save"}
+# "he said not a chance", "mum said yes": a yes or no reported at the consent question
+REPORTED: Final = frozenset({"said", "says", "saying", "replied", "answered"})
+REPORTED_CONSENT: Final = {"yes": "given", "no": "refused"}
+# An answer id in answers.yaml for words that are no answer at all and only stop shorter
+# phrases inside them being read ("that kind of thing" holds no hedge)
+NOT_AN_ANSWER: Final = "words"
+# The question itself not understood ("what do you mean by risk to them alone?", "does initials
+# count"): whatever else the message says, the bot asks again and explains
+MEANING_ASKED: Final = re.compile(
+    r"\b(what do you mean|what does (it|that|this|\w+( \w+)?) mean|what is meant by|wdym|"
+    r"(does|do|would|will) (a |an |the |her |his |their |my |our )?\w+( \w+)? count|"
+    r"is (that|it|this) counted)\b"
 )
 OPTION_NEGATORS: Final = frozenset(
     {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
@@ -76,6 +138,11 @@ DANGER_QUESTION: Final = "immediate_danger"
 NOS: Final = frozenset({"no", "n", "nope", "nah", "na", "naw"})
 # Words that start a reason or a second thought; what follows explains the answer before.
 REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "since"})
+# "asking would cause any delay": "cause" after these is the verb, not "because"
+CAUSE_AS_VERB: Final = frozenset(
+    {"would", "could", "might", "will", "may", "can", "to", "not", "wont", "wouldnt", "it", "did"}
+    | {"itd", "theyd", "shed", "hed", "thatd", "couldnt", "wouldve", "might", "that", "this"}
+)
 BUT: Final = frozenset({"but", "though", "although", "however", "tho", "whereas"})
 # An exception explains the answer before it and never changes it ("yes, save for the
 # anonymised appendix", "all of it except the attendance data")
@@ -85,7 +152,7 @@ YN: Final = frozenset({"y", "n"})
 # An answer changed along the way ("said no at first, then came round"): the last one counts.
 CHANGED: Final = re.compile(
     r"\b(at first|originally|initially|to begin with|then changed|no wait|"
-    r"(no|yes|oh|hmm|um|erm) actually|(no|nah|naw|wait) hang on|"
+    r"(no|yes|yeah|nah|oh|hmm|um|erm) (well )?actually|(no|nah|naw|wait) hang on|"
     r"sorry i meant|scratch that|on second thoughts?|long story short|"
     # "no - yes sorry, yes he's still there": a second answer with an apology corrects the first
     r"(?<=\w )(yes|no|yeah|yep|nope|nah|y|n) (sorry|soz)|"
@@ -102,7 +169,8 @@ CHANGED: Final = re.compile(
 # The same only where a later part of the message starts with them: "actually" inside "it's
 # not actually welfare" changes nothing; "… on the other hand …, so on balance yes" concludes.
 CHANGED_AT_START: Final = re.compile(
-    r"^(wait|actually|i mean|anyway|anyhow|so|on balance|overall|all in all|in the end|"
+    r"^(wait|actually|well actually|i mean|anyway|anyhow|so|on balance|overall|all in all|"
+    r"in the end|"
     r"in short|to sum up|all things considered)\b"
 )
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
@@ -450,7 +518,8 @@ def clauses(text: str) -> list[_Clause]:
                 continue
             pair = (word, words[i + 1]) if i + 1 < len(words) else None
             exception = bool(current) and (word in EXCEPT or pair in EXCEPT_PAIRS)
-            if word in REASONS or word in BUT or exception:
+            verb = word == "cause" and bool(current) and current[-1] in CAUSE_AS_VERB
+            if (word in REASONS and not verb) or word in BUT or exception:
                 if current:
                     parts.append(_Clause(tuple(current), reason, contrast))
                 current, reason, contrast = [], word in REASONS or exception, word in BUT
@@ -520,6 +589,9 @@ class AnswerParser:
         self.negatable = frozenset(fold(str(w)) for w in words.get("negatable", ()))
         self.doubting = tuple(
             tuple(fold(str(d)).split()) for d in words.get("doubting", ()) if fold(str(d))
+        )
+        self.time_only = frozenset(
+            tuple(fold(str(t)).split()) for t in words.get("time_only", ()) if fold(str(t))
         )
         self.conditional = tuple(
             tuple(fold(str(c)).split()) for c in words.get("conditional", ()) if fold(str(c))
@@ -647,8 +719,11 @@ class AnswerParser:
         for part in parts:
             for answer in self._in_clause(part, groups, polar=polar):
                 answers.append((answer, part))
-        if polar:
+        if "record_field" not in groups and self._meaning_asked(parts, answers):
+            return Parsed(None, ambiguous=True)
+        if polar or groups[:1] == ["record_confirm"]:
             answers = self._echoed(parts, answers)
+        if polar:
             answers = self._carried(parts, answers)
         if groups[:1] == [DANGER_QUESTION]:
             answers = _as_of_now(answers)
@@ -739,11 +814,13 @@ class AnswerParser:
         pending = False
         for part in parts:
             if id(part) in answered:
-                if pending:
-                    flip.add(id(part))
+                if pending and not (len(part.tokens) == 1 and part.tokens[0] in NOS):
+                    flip.add(id(part))  # a bare "no" agrees: "it's not, no"
                 pending = False
             elif 0 < len(part.tokens) <= HANGING_UP_TO and part.tokens[-1] in HANGING:
                 pending = True  # "not," / "I don't," — not "there's been nothing"
+            elif self._doubt_left_hanging(part.tokens):
+                pending = True  # "I wouldn't say that anybody, not the kids, is in danger"
         if not flip:
             return answers
         out: list[tuple[str, _Clause]] = []
@@ -754,6 +831,27 @@ class AnswerParser:
                 done.add(id(part))
             out.append((answer, part))
         return out
+
+    @staticmethod
+    def _meaning_asked(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clause]]) -> bool:
+        """The question asked back ("what do you mean by 'risk to them alone'?", "does initials
+        count"), with no answer after it ("…, does that count? …so yes" answers itself)."""
+        asked = [k for k, part in enumerate(parts) if MEANING_ASKED.search(" ".join(part.tokens))]
+        if not asked:
+            return False
+        after = {id(part) for part in parts[asked[-1] + 1 :]}
+        return not any(id(part) in after for _, part in answers)
+
+    def _doubt_left_hanging(self, tokens: Sequence[str]) -> bool:
+        """The part ends in doubting words and small words only ("I wouldn't say that
+        anybody")."""
+        if tokens[-1:] != () and tokens[-1] in ELLIPTICAL:
+            return False  # "I wouldn't say there is": said in full
+        for end in range(len(tokens), 0, -1):
+            if tokens[end - 1] not in DOUBT_FILLERS:
+                head = tuple(tokens[:end])
+                return any(len(head) >= len(d) and head[-len(d) :] == d for d in self.doubting)
+        return False
 
     def _echoed(
         self, parts: Sequence[_Clause], answers: list[tuple[str, _Clause]]
@@ -799,8 +897,15 @@ class AnswerParser:
         for n, group in enumerate(groups):
             own = n == 0 and len(groups) > 1
             found.extend((f, own) for f in self.groups[group].find(tokens, covered))
+        if groups[:1] == [DANGER_QUESTION] and len(found) > 1:
+            # "no one's at risk right this second": a time alone goes with the other answer
+            timed = [f for f, _ in found if tuple(tokens[f.start : f.end]) in self.time_only]
+            if len(timed) < len(found):
+                found = [item for item in found if item[0] not in timed]
         kept = []
         for item in found:
+            if item[0].answer == NOT_AN_ANSWER:
+                continue
             if _determiner_no(tokens, item[0]):
                 # "no statutory request": a determiner, so a negation of what follows
                 covered[item[0].start : item[0].end] = [False]
@@ -811,13 +916,24 @@ class AnswerParser:
         given: dict[int, str] = {}  # the answer each polar phrase gave, by its place in `found`
         for k, (f, _own) in enumerate(found):
             if not polar and _negated_choice(tokens, f, covered):
+                if f.answer in OTHER_CHOICE and groups[:1] == ["record_confirm"]:
+                    answers.append(OTHER_CHOICE[f.answer])  # "I don't think it needs changing"
                 continue  # "a charity, not a public body"
+            if (
+                groups[:1] == ["consent"]
+                and f.answer in REPORTED_CONSENT
+                and tokens[f.start - 1 : f.start] != ()
+                and tokens[f.start - 1] in REPORTED
+            ):
+                answers.append(REPORTED_CONSENT[f.answer])  # "dad said not a chance"
+                continue
             if not (polar and f.answer in POLAR):
                 answers.append(f.answer)
                 continue
             if self._leads_into_own(found, k) and not _answers_first(tokens, f):
                 continue  # "it isn't | safe", "definitely | not secret": part of the next one
-            doubt = self._doubted(tokens, f.start)
+            # the doubt reaches the first answer after it, never one past another answer
+            doubt = self._doubted(tokens, f.start, found[k - 1][0].end if k else 0)
             flips = int(doubt is not None)
             if not self.negatable.isdisjoint(tokens[f.start : f.end]):
                 # the doubting words' own negation ("wouldn't say") is counted once, above
@@ -868,16 +984,19 @@ class AnswerParser:
             and any(t in self.negators for t in tokens[f.start : f.end])
         )
 
-    def _doubted(self, tokens: Sequence[str], start: int) -> int | None:
-        """Right after "I wouldn't say (that | there's | it's)": the phrase is turned round
-        whatever it is. Where the doubting words end, or None."""
-        before = tuple(tokens[:start])
-        # "I wouldn't say (that) she is at any …": up to four small words between
-        for _ in range(4):
-            if before[-1:] and before[-1] in DOUBT_FILLERS:
-                before = before[:-1]
-        if any(before[-len(d) :] == d for d in self.doubting if len(before) >= len(d)):
-            return len(before)
+    def _doubted(self, tokens: Sequence[str], start: int, floor: int = 0) -> int | None:
+        """After "I wouldn't say", "I don't think", "doubt" (and small words, or words of
+        substance with no new statement after them): the phrase is turned round whatever it
+        is. Where the doubting words end (not before `floor`), or None."""
+        for end in range(start, max(floor - 1, start - DOUBT_REACH - 1), -1):
+            head = tuple(tokens[:end])
+            for d in self.doubting:
+                if len(head) < len(d) or head[-len(d) :] != d:
+                    continue
+                if d == ("doubt",) and len(head) > 1 and head[-2] not in DOUBT_AS_VERB_AFTER:
+                    continue  # "no doubt it's confidential", "if in doubt"
+                if _reaches(tokens[end:start]):
+                    return end
         return None
 
     def answers_plainly(self, text: str) -> bool:
@@ -901,6 +1020,17 @@ class AnswerParser:
 
     def command(self, text: str) -> str | None:
         return self.groups["commands"].exact(text)
+
+
+def _reaches(gap: Sequence[str]) -> bool:
+    """The words between a doubt and a phrase carry the doubt on: small words, or words of
+    substance with no new statement after them ("any of it was given to me in confidence")."""
+    substance = 0
+    for word in gap:
+        if substance and word in FRESH_STARTS:
+            return False
+        substance += word not in DOUBT_FILLERS
+    return substance <= DOUBT_SUBSTANCE
 
 
 def _determiner_no(tokens: Sequence[str], f: _Found) -> bool:

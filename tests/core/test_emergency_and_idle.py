@@ -177,6 +177,21 @@ def test_a_recipient_called_the_emergency_duty_team_is_just_a_recipient(chat: Ch
     assert said.question == "purpose"
 
 
+def test_a_past_emergency_told_while_writing_the_record_is_only_written_down(
+    chat: Chat,
+) -> None:
+    chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+    words = "his medication list, given to the paramedics when he was unconscious"
+
+    said = chat.send(words)
+
+    assert not said.of_kind(ReplyKind.EMERGENCY), "the share is over: no emergency card"
+    assert chat.state.record["what"] == words
+    assert said.question == "with_whom"
+
+
 def test_emergency_wording_in_an_escalation_still_sends_it_to_the_leads(chat: Chat) -> None:
     chat.decide({**LONGEST_PATH, "legitimate_purpose": "unsure"})
     chat.click("escalate", "start")

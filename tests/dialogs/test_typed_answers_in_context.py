@@ -141,6 +141,24 @@ ANSWERS = [
     ("record_field", "number five, it should be public task", "lawful_basis"),
     ("risk_of_harm", "The LADO threshold is met.", "yes"),
     ("legal_duty", "yes - well an order might be coming but there isn't one yet", "no"),
+    # a doubt reaches the answer after it over small words, not past a new statement
+    ("legal_duty", "I wouldn't say there was ever any statutory duty involved, no", "no"),
+    ("seeking_consent_safe", "I don't think it would be safe to ring his mum", "no"),
+    ("confidential", "I dont think it matters its confidential anyway", "yes"),
+    ("confidential", "doubt it's private, it was on the class whatsapp", "no"),
+    ("confidential", "no doubt it's private, she only told me", "yes"),
+    ("immediate_danger", "I wouldn't say that any of them, the baby too, is in danger now", "no"),
+    ("risk_of_harm", "nothing to suggest abuse, it's a housing letter", "no"),
+    # "well actually" changes the answer; a conclusion; a time goes with the other answer
+    ("identifiable", "no - well actually yes, her initials and the village give her away", "yes"),
+    ("legal_duty", "the FGM duty is for under 18s and he's 30, so not in this case", "no"),
+    ("immediate_danger", "nobody is at risk right this minute, he's in custody", "no"),
+    # the other of two choices; a reported yes or no; words that are no hedge
+    ("record_confirm", "I don't think anything needs changing", "save"),
+    ("consent", "her dad said no way", "refused"),
+    ("consent", "not got round to asking her yet", "not_asked"),
+    ("risk_of_harm", "nah, nothing of that kind", "no"),
+    ("seeking_consent_safe", "asking her wouldn't cause any problems at all", "yes"),
 ]
 
 ASKED_AGAIN = [
@@ -163,6 +181,9 @@ ASKED_AGAIN = [
     ("seeking_consent_safe", "fine to ask her but not her partner"),
     ("legitimate_purpose", "yes and no - for her welfare, but the paper wants it too"),
     ("record_confirm", "save? or should i check with my manager first"),
+    # the question not understood, whatever else is said
+    ("adult_wishes", "yes she's 40. what do you mean by others at risk?"),
+    ("identifiable", "does a postcode count"),
 ]
 
 

@@ -26,7 +26,7 @@ WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothin
 # for the age band): the bot asks again, whatever else the message says.
 ASK_AGAIN: Final = "ask_again"
 # Settings in answers.yaml that are mappings but not phrase lists
-NOT_PHRASES: Final = frozenset({"dominant", "read_as", "time_only"})
+NOT_PHRASES: Final = frozenset({"dominant", "read_as"})
 # Hedges that are only about the answer at the start of what is said: "could be" in "that
 # could be nothing" or "he could be getting at them" is part of the story.
 MODAL_HEDGES: Final = frozenset({("could", "be"), ("might", "be"), ("may", "be")})
@@ -72,7 +72,6 @@ DOUBT_FILLERS: Final = frozenset(
         "will",
         "could",
         "might",
-        "any",
         "anything",
         "anyone",
         "anybody",
@@ -141,7 +140,7 @@ REASONS: Final = frozenset({"because", "cos", "coz", "cause", "cuz", "bc", "sinc
 # "asking would cause any delay": "cause" after these is the verb, not "because"
 CAUSE_AS_VERB: Final = frozenset(
     {"would", "could", "might", "will", "may", "can", "to", "not", "wont", "wouldnt", "it", "did"}
-    | {"itd", "theyd", "shed", "hed", "thatd", "couldnt", "wouldve", "might", "that", "this"}
+    | {"itd", "theyd", "shed", "hed", "thatd", "couldnt", "wouldve", "that", "this"}
 )
 BUT: Final = frozenset({"but", "though", "although", "however", "tho", "whereas"})
 # An exception explains the answer before it and never changes it ("yes, save for the
@@ -587,9 +586,11 @@ class AnswerParser:
             str(q): str(a) for q, a in (words.get("dominant") or {}).items()
         }
         self.negatable = frozenset(fold(str(w)) for w in words.get("negatable", ()))
-        self.doubting = tuple(
-            tuple(fold(str(d)).split()) for d in words.get("doubting", ()) if fold(str(d))
-        )
+        doubting = [tuple(fold(str(d)).split()) for d in words.get("doubting", ()) if fold(str(d))]
+        # by their last word: a doubt ending at a place is looked for among those only
+        self._doubting: dict[str, list[tuple[str, ...]]] = {}
+        for d in doubting:
+            self._doubting.setdefault(d[-1], []).append(d)
         self.time_only = frozenset(
             tuple(fold(str(t)).split()) for t in words.get("time_only", ()) if fold(str(t))
         )
@@ -849,8 +850,17 @@ class AnswerParser:
             return False  # "I wouldn't say there is": said in full
         for end in range(len(tokens), 0, -1):
             if tokens[end - 1] not in DOUBT_FILLERS:
-                head = tuple(tokens[:end])
-                return any(len(head) >= len(d) and head[-len(d) :] == d for d in self.doubting)
+                return self._doubt_ends_at(tokens, end)
+        return False
+
+    def _doubt_ends_at(self, tokens: Sequence[str], end: int) -> bool:
+        """Doubting words ("wouldnt say", "dont think", "doubt" as a verb) end at `end`."""
+        for d in self._doubting.get(tokens[end - 1], ()) if end > 0 else ():
+            if end < len(d) or tuple(tokens[end - len(d) : end]) != d:
+                continue
+            if d == ("doubt",) and end > 1 and tokens[end - 2] not in DOUBT_AS_VERB_AFTER:
+                continue  # "no doubt it's confidential", "if in doubt"
+            return True
         return False
 
     def _echoed(
@@ -989,14 +999,8 @@ class AnswerParser:
         substance with no new statement after them): the phrase is turned round whatever it
         is. Where the doubting words end (not before `floor`), or None."""
         for end in range(start, max(floor - 1, start - DOUBT_REACH - 1), -1):
-            head = tuple(tokens[:end])
-            for d in self.doubting:
-                if len(head) < len(d) or head[-len(d) :] != d:
-                    continue
-                if d == ("doubt",) and len(head) > 1 and head[-2] not in DOUBT_AS_VERB_AFTER:
-                    continue  # "no doubt it's confidential", "if in doubt"
-                if _reaches(tokens[end:start]):
-                    return end
+            if self._doubt_ends_at(tokens, end) and _reaches(tokens[end:start]):
+                return end
         return None
 
     def answers_plainly(self, text: str) -> bool:

@@ -38,6 +38,14 @@ def assert_emergency(said_outcome: str | None, chat: Chat) -> None:
     assert chat.state.outcome == "emergency"
 
 
+def writing_the_record(chat: Chat) -> None:
+    """A decision to share without consent, its record begun: the case reference given, the
+    next question asks what was shared."""
+    chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
+    chat.click("record", "start")
+    chat.send("CP-2026-0412")
+
+
 # ---------------------------------------------------------------- emergency
 
 
@@ -150,9 +158,7 @@ def test_back_after_emergency_wording_asks_about_immediate_danger_again(chat: Ch
 def test_danger_now_typed_into_a_record_field_keeps_the_decision_and_the_record(
     chat: Chat,
 ) -> None:
-    chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
-    chat.click("record", "start")
-    chat.send("CP-2026-0412")
+    writing_the_record(chat)
     words = "her stepdad has just turned up at reception with a knife shouting for her"
 
     said = chat.send(words)
@@ -165,9 +171,7 @@ def test_danger_now_typed_into_a_record_field_keeps_the_decision_and_the_record(
 
 
 def test_a_recipient_called_the_emergency_duty_team_is_just_a_recipient(chat: Chat) -> None:
-    chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
-    chat.click("record", "start")
-    chat.send("CP-2026-0412")
+    writing_the_record(chat)
     chat.send("Concerns raised at school this week")
 
     said = chat.send("Emergency duty team, duty social worker")
@@ -180,9 +184,7 @@ def test_a_recipient_called_the_emergency_duty_team_is_just_a_recipient(chat: Ch
 def test_a_past_emergency_told_while_writing_the_record_is_only_written_down(
     chat: Chat,
 ) -> None:
-    chat.decide({**LONGEST_PATH, "risk_of_harm": "yes", "adult_wishes": "no"})
-    chat.click("record", "start")
-    chat.send("CP-2026-0412")
+    writing_the_record(chat)
     words = "his medication list, given to the paramedics when he was unconscious"
 
     said = chat.send(words)

@@ -11,6 +11,7 @@ replica can run it and tests can drive it directly.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,7 @@ from typing import Final
 from bot.core.effects import Asked, Effect
 from bot.core.pii import PersonalDetails
 from bot.core.replies import Choice, Inbound, Reply, ReplyKind
-from bot.dialogs.answers import AnswerParser
+from bot.dialogs.answers import DANGER_QUESTION, AnswerParser
 from bot.dialogs.decision import Decision
 from bot.dialogs.escalation import Escalation
 from bot.dialogs.flow import FLOW_VERSION
@@ -29,7 +30,7 @@ from bot.dialogs.machine import CLICK, COMMAND, FORM, TEXT, Event, Machine, Turn
 from bot.dialogs.record import Record
 from bot.dialogs.record_fields import RecordWords
 from bot.dialogs.say import DIALOG, ENTRY, MENU, MORE, Say
-from bot.dialogs.state import OUTCOME, DialogState, valid_step
+from bot.dialogs.state import OUTCOME, DialogState, ask_step, valid_step
 from bot.knowledge.lookup import Knowledge
 from bot.knowledge.search import Lookup
 from bot.knowledge.text import fold
@@ -48,6 +49,8 @@ QUESTION_WORDS: Final = frozenset(
 )
 ANSWERED_NONE: Final = "none"
 ANSWERED_EMERGENCY: Final = "emergency"
+DANGER_STEP: Final = ask_step(DANGER_QUESTION)
+SAID_NOW: Final = re.compile(r"\b(now|as we speak|at the moment|this (minute|second))\b")
 
 
 def new_id(prefix: str) -> str:
@@ -184,9 +187,14 @@ class Conversation:
             self.decision.table.owns(state) and state.step.startswith("q:")
         )
         if danger is not None and asking:
-            now = danger.beyond_doubt or (
-                danger.told_as_now and not self.kit.parser.answers_plainly(text)
+            # A plain answer outweighs a story the model finds urgent ("… so no, not at this
+            # moment"; "yes, he picks her up from youth club"), unless, at a question about
+            # something else, the story says it is now in so many words ("yes defo - and
+            # he's waiting outside the gates for her now").
+            plain = self.kit.parser.answers_plainly(text) and (
+                writing or state.step == DANGER_STEP or not SAID_NOW.search(fold(text))
             )
+            now = danger.beyond_doubt or (danger.told_as_now and not plain)
         else:
             now = danger is not None and danger.now
         if now:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Final
 
@@ -157,6 +157,8 @@ CHANGED: Final = re.compile(
     r"(?<=\w )(yes|no|yeah|yep|nope|nah|y|n) (sorry|soz)|"
     r"(?<=\w )(sorry|soz) (i mean )?(yes|no|yeah|nah|y|n)\b|"
     r"read it wrong|misread|i meant|i was going to say|was going to say|"
+    # "yes I mean no, I haven't asked him": the second answer corrects the first
+    r"\b(yes|no|yeah|yep|nope|nah|y|n) i mean (yes|no|yeah|yep|nope|nah|not)\b|"
     r"\b(yes|no|yeah|nah|y|n) well (no|yes|not|there|it|the|an|a|she|he|they|i|we|my|our|asking)\b|"
     r"(?<=\w )(no|sorry|wait)\b.{0,40}\bactually$|"
     r"to answer your question|then (she|he|they) change[ds]?|"
@@ -171,6 +173,21 @@ CHANGED_AT_START: Final = re.compile(
     r"^(wait|actually|well actually|i mean|anyway|anyhow|so|on balance|overall|all in all|"
     r"in the end|"
     r"in short|to sum up|all things considered)\b"
+)
+# "depends what you mean by risk", "it all depends how you define confidential"
+DEPENDS_ON_MEANING: Final = re.compile(
+    r"^(well |i mean |i guess |i suppose )?(it |that |i )?(all )?(depends|depend) (on )?(what|how) "
+    r"(you|u|ya|we|they|youd|one) (mean|define|class|count|call|see|classify)"
+)
+# "… but not the little one", "… but not for her mum": after "not", someone or something else
+OTHER_PARTY_STARTS: Final = frozenset(
+    {"the", "her", "his", "their", "for", "to", "from", "with", "about", "mum", "dad", "him"}
+    | {"them", "my", "our", "this", "that", "those", "these", "one", "all"}
+)
+# A part that opens by correcting the answer before it ("actually yes", "i mean no", "wait").
+CORRECTS: Final = re.compile(
+    r"^(wait|actually|well actually|sorry i meant|i meant|"
+    r"(i mean|well) (yes|no|yeah|yep|nope|nah|not))\b"
 )
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
 _CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\.(?=\s)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
@@ -354,6 +371,8 @@ AFTER_A_NO: Final = PRONOUNS | frozenset(
         "if",
         "cos",
         "because",
+        "for",  # "yes for mum, no for dad"
+        "about",
         "in",
         "at",
         "on",
@@ -722,6 +741,14 @@ class AnswerParser:
                 answers.append((answer, part))
         if "record_field" not in groups and self._meaning_asked(parts, answers):
             return Parsed(None, ambiguous=True)
+        safest = self.dominant.get(groups[0]) if groups else None
+        if _depends_on_meaning(parts) and not any(a == safest for a, _ in answers):
+            # (where one answer decides at this question, it still does: "depends what you
+            # mean, she's self-harming but says it's under control" is a risk)
+            return Parsed(None, ambiguous=True)
+        if polar and _excepts_another(parts, answers) and not any(a == safest for a, _ in answers):
+            # "a court order for the older boy but not the little one": for whom is it asked?
+            return Parsed(None, ambiguous=True)
         if polar or groups[:1] == ["record_confirm"]:
             answers = self._echoed(parts, answers)
         if polar:
@@ -746,7 +773,11 @@ class AnswerParser:
             weigh_but=polar or bool({"record_confirm", "person"} & set(groups)),
             changed=bool(CHANGED.search(fold(text)))
             # "i mean" or "actually" opening the message changes nothing said before it
-            or any(CHANGED_AT_START.match(" ".join(part.tokens)) for part in parts[1:]),
+            or any(
+                CHANGED_AT_START.match(" ".join(part.tokens))
+                or CORRECTS.match(" ".join(part.tokens))
+                for part in parts[1:]
+            ),
             interjection=bool(parts) and self._opens_alone(parts[0].tokens, groups),
         )
         # a weak answer ("~…": "yes" at the special category question) counts only alone
@@ -798,6 +829,15 @@ class AnswerParser:
         for part in clauses(text):
             words = read_words(part.tokens, self.read_as)
             tokens = tuple(self._spelt(t) for t in words)
+            if (
+                len(tokens) > 2
+                and tokens[0] in INTERJECTIONS
+                and CORRECTS.match(" ".join(tokens[1:]))
+            ):
+                # "yes i mean no", "no actually yes": two parts, the second correcting the first
+                fixed.append(_Clause(tokens[:1], part.reason, part.contrast))
+                tokens = tokens[1:]
+                part = replace(part, reason=False, contrast=False)
             fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
         return fixed
 
@@ -1121,7 +1161,12 @@ def _what_counts(
     ("no names, but she's the only one in a wheelchair"); else everything except reasons. An
     opening "yes" or "no" that a "but …" contradicts is two answers: the bot asks again."""
     if changed:
-        return [answers[-1][0]]
+        # "yes - well no actually, it's only s17 …", "no, actually yes, it's just about her,
+        # the kids have moved out": the answer where the correction is made, not one in the
+        # story after it; "at first she said yes, then changed her mind …": the last one
+        fixed = [k for k, part in enumerate(parts) if k and CORRECTS.match(" ".join(part.tokens))]
+        there = [a for a, part in answers if fixed and part is parts[fixed[-1]]]
+        return [there[0] if there else answers[-1][0]]
     first = parts[0]
     leading = [a for a, part in answers if part is first]
     opens = bool(first.tokens) and first.tokens[0] in INTERJECTIONS and interjection
@@ -1154,6 +1199,35 @@ def _as_of_now(answers: list[tuple[str, _Clause]]) -> list[tuple[str, _Clause]]:
     current = [(a, part) for a, part in answers if not _NOW_WORDS.isdisjoint(part.tokens)]
     before = any(not _THEN_WORDS.isdisjoint(part.tokens) for _, part in answers)
     return current if current and before and len(current) < len(answers) else answers
+
+
+def _depends_on_meaning(parts: Sequence[_Clause]) -> bool:
+    """The answer is made to hang on what the question means ("depends what you mean by
+    confidential - it's not secret but it's sensitive"), with no plain answer after it ("…,
+    but yes", "…, on balance no")."""
+    asked = [k for k, part in enumerate(parts) if DEPENDS_ON_MEANING.match(" ".join(part.tokens))]
+    if not asked:
+        return False
+    return not any(
+        part.tokens[:1] != ()
+        and (part.tokens[0] in INTERJECTIONS or CHANGED_AT_START.match(" ".join(part.tokens)))
+        for part in parts[asked[-1] + 1 :]
+    )
+
+
+def _excepts_another(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clause]]) -> bool:
+    """An answer, then "but not" someone or something else with no answer of its own ("yes
+    for the older boy, but not the little one"): the answer holds for one of two."""
+    answered = {id(part) for _, part in answers}
+    return any(
+        part.contrast
+        and part.tokens[:1] == ("not",)
+        and part.tokens[1:2] != ()
+        and part.tokens[1] in OTHER_PARTY_STARTS
+        and id(part) not in answered
+        and any(id(p) in answered for p in parts[:k])
+        for k, part in enumerate(parts)
+    )
 
 
 def _turned(answer: str) -> str:

@@ -124,6 +124,35 @@ def test_a_story_after_a_plain_yes_at_a_question_is_that_answer(chat: Chat) -> N
     assert ("risk_of_harm", "yes") in chat.state.answers
 
 
+@pytest.mark.parametrize(
+    ("question", "typed"),
+    [
+        # a plain answer to another question, then danger said to be now
+        (
+            "risk_of_harm",
+            "yes definitely - and she's just told me the man who abused her is waiting outside the gates for her now",
+        ),
+        (
+            "confidential",
+            "i guess so, why does it matter, he's at her door now shouting he'll kill her",
+        ),
+        (
+            "seeking_consent_safe",
+            "no - he's gone mad, he's smashing the flat up with her still in there",
+        ),
+        ("legal_duty", "no, but he's run off towards the railway line saying he's going to end it"),
+    ],
+)
+def test_a_plain_answer_to_another_question_does_not_hide_danger_now(
+    chat: Chat, question: str, typed: str
+) -> None:
+    chat.reach(question, LONGEST_PATH)
+
+    said = chat.send(typed)
+
+    assert_emergency(said.outcome, chat)
+
+
 @pytest.mark.parametrize("wording", DANGER)
 def test_emergency_wording_before_any_dialog_gives_the_emergency_guidance(
     chat: Chat, wording: str

@@ -159,6 +159,20 @@ ANSWERS = [
     ("consent", "not got round to asking her yet", "not_asked"),
     ("risk_of_harm", "nah, nothing of that kind", "no"),
     ("seeking_consent_safe", "asking her wouldn't cause any problems at all", "yes"),
+    # belief words: "pretty sure" is no answer before a statement; "i guess not" is no
+    ("immediate_danger", "pretty sure she's fine, she's at breakfast club till 9", "no"),
+    ("immediate_danger", "i suppose not? he's on the children's ward", "no"),
+    ("public_interest", "i'd have thought so given the injuries", "yes"),
+    # a correction decides where it is made, not in the story after it
+    ("confidential", "yes i mean no, it's already on the council's website", "no"),
+    ("legal_duty", "no - well yes actually, there's a court order, it came this morning", "yes"),
+    ("adult_wishes", "no, actually yes, it's only him, his grandkids live in Spain", "yes"),
+    # an implied answer in the person's own words
+    ("record_confirm", "save it but the date's wrong", "edit"),
+    ("consent", "she nodded when I asked if I could tell her GP", "given"),
+    ("seeking_consent_safe", "the police told us not to tip him off", "no"),
+    ("adult_wishes", "he has capacity but his carer has been taking his money", "no"),
+    ("record_field", "it should be public task, not legit interests", "lawful_basis"),
 ]
 
 ASKED_AGAIN = [
@@ -184,6 +198,13 @@ ASKED_AGAIN = [
     # the question not understood, whatever else is said
     ("adult_wishes", "yes she's 40. what do you mean by others at risk?"),
     ("identifiable", "does a postcode count"),
+    # two people, one answer each; an answer that hangs on what the question means
+    ("public_interest", "yes for the school, no for the housing officer"),
+    ("confidential", "yes for what the boy said, no for what his mum shouted in reception"),
+    ("consent", "yes from mum, no from dad"),
+    ("seeking_consent_safe", "her sister would be fine, her husband wouldnt"),
+    ("legal_duty", "there's an order for the baby but not for the older two"),
+    ("confidential", "depends what you mean by confidential, it's not a secret but it's personal"),
 ]
 
 

@@ -31,7 +31,7 @@ from bot.dialogs.record import Record
 from bot.dialogs.record_fields import RecordWords
 from bot.dialogs.say import DIALOG, ENTRY, MENU, MORE, Say
 from bot.dialogs.state import OUTCOME, DialogState, ask_step, valid_step
-from bot.knowledge.lookup import Knowledge
+from bot.knowledge.lookup import DANGER_CERTAIN, Knowledge
 from bot.knowledge.search import Lookup
 from bot.knowledge.text import fold
 from bot.knowledge.words import Words
@@ -50,7 +50,11 @@ QUESTION_WORDS: Final = frozenset(
 ANSWERED_NONE: Final = "none"
 ANSWERED_EMERGENCY: Final = "emergency"
 DANGER_STEP: Final = ask_step(DANGER_QUESTION)
-SAID_NOW: Final = re.compile(r"\b(now|as we speak|at the moment|this (minute|second))\b")
+# Said to be now in so many words: "now", "as we speak", "has just arrived" (not "just clumsy").
+SAID_NOW: Final = re.compile(
+    r"\b(now|as we speak|at the moment|this (minute|second)|"
+    r"just (\w+ed|gone|left|run|ran|come|came|got|seen|told|rung|rang|shown|showed|taken|took))\b"
+)
 
 
 def new_id(prefix: str) -> str:
@@ -191,10 +195,17 @@ class Conversation:
             # moment"; "yes, he picks her up from youth club"), unless, at a question about
             # something else, the story says it is now in so many words ("yes defo - and
             # he's waiting outside the gates for her now").
-            plain = self.kit.parser.answers_plainly(text) and (
-                writing or state.step == DANGER_STEP or not SAID_NOW.search(fold(text))
+            elsewhere = not writing and state.step != DANGER_STEP
+            said_now = elsewhere and SAID_NOW.search(fold(text)) is not None
+            plain = not said_now and self.kit.parser.answers_plainly(text)
+            # At a question about something else, danger the model is all but sure of, said
+            # to be happening now in so many words, is not hidden by the answer beside it
+            # ("no consent. the victim has just called, he is outside her door now").
+            now = (
+                danger.beyond_doubt
+                or (danger.told_as_now and not plain)
+                or (said_now and danger.now and danger.probability >= DANGER_CERTAIN)
             )
-            now = danger.beyond_doubt or (danger.told_as_now and not plain)
         else:
             now = danger is not None and danger.now
         if now:

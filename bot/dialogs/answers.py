@@ -124,7 +124,7 @@ NOT_AN_ANSWER: Final = "words"
 # count"): whatever else the message says, the bot asks again and explains
 MEANING_ASKED: Final = re.compile(
     r"\b(what do you mean|what does (it|that|this|\w+( \w+)?) mean|what is meant by|wdym|"
-    r"(does|do|would|will) (a |an |the |her |his |their |my |our )?\w+( \w+)? count|"
+    r"(does|do|would|will) (a |an |the |her |his |their |my |our )?\w+( \w+)? counts?|"
     r"is (that|it|this) counted)\b"
 )
 OPTION_NEGATORS: Final = frozenset(
@@ -783,7 +783,7 @@ class AnswerParser:
         # a weak answer ("~…": "yes" at the special category question) counts only alone
         strong = [a for a in said if not a.startswith(WEAK)]
         said = strong or [a[len(WEAK) :] for a in said]
-        winner = self.dominant.get(groups[0]) if groups else None
+        winner = safest
         if calm and groups[:1] == [DANGER_QUESTION] and parts[0].tokens[:1] != ():
             # "no, she's safe now, mum came to pick her up": a plain "no" first, and nothing
             # in the whole message reads as danger now
@@ -1123,6 +1123,8 @@ def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -
         tokens[i] in OPTION_NEGATORS
         and not covered[i]
         and (tokens[i] not in PAIRED_NEGATORS or tokens[i + 1] == PAIRED_NEGATORS[tokens[i]])
+        # the nearest choice only: "not a public body so legit interests" turns down one
+        and not any(covered[i + 1 : f.start])
         for i in range(max(0, f.start - NEGATED_CHOICE_WINDOW), f.start)
     )
 

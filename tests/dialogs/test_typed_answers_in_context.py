@@ -173,6 +173,14 @@ ANSWERS = [
     ("seeking_consent_safe", "the police told us not to tip him off", "no"),
     ("adult_wishes", "he has capacity but his carer has been taking his money", "no"),
     ("record_field", "it should be public task, not legit interests", "lawful_basis"),
+    # "not" turns down the nearest choice only; "not at this time" is no
+    (
+        "lawful_basis",
+        "we're a charity, not a public body, so recognised legitimate interests",
+        "recognised_legitimate_interests",
+    ),
+    ("risk_of_harm", "Not at this time. Nothing disclosed and no concerns raised.", "no"),
+    ("legal_duty", "I don't think so, but I'd check with the DSL before saying definitely", "no"),
 ]
 
 ASKED_AGAIN = [
@@ -205,6 +213,10 @@ ASKED_AGAIN = [
     ("seeking_consent_safe", "her sister would be fine, her husband wouldnt"),
     ("legal_duty", "there's an order for the baby but not for the older two"),
     ("confidential", "depends what you mean by confidential, it's not a secret but it's personal"),
+    # the kind of organisation alone names no lawful basis; a question about the question
+    ("lawful_basis", "we're a small charity"),
+    ("identifiable", "the young person has since died, does that count?"),
+    ("consent", "dad agreed but mum didn't, and both have parental responsibility"),
 ]
 
 

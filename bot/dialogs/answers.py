@@ -208,6 +208,11 @@ _NUMBER = re.compile(
 ANSWER_CACHE: Final = 4096  # answers remembered (question, words, choices)
 CACHED_UP_TO: Final = 200  # characters: longer answers are read every time
 TENTATIVE_WORDS: Final = 4  # "i dont think so??", "public task i think?": an answer, unsure
+# ... or longer, a statement with a belief in it ("we're a maintained school so I think it's
+# public task?"): an answer said with a rising tone, not a question back
+BELIEF: Final = re.compile(
+    r"\b(i think|i guess|i suppose|i believe|i reckon|probably|im guessing)\b"
+)
 NEGATION_WINDOW: Final = 4  # words before a phrase that can turn it round
 SPELL_FROM: Final = 5  # shorter words are never "corrected" (too many near neighbours)
 MODALS: Final = frozenset(
@@ -549,7 +554,7 @@ def clauses(text: str) -> list[_Clause]:
         for k, part in enumerate(parts):
             # "maybe?", "i think so?": a tentative answer, not a question back
             tentative = (
-                len(part.tokens) <= TENTATIVE_WORDS
+                (len(part.tokens) <= TENTATIVE_WORDS or BELIEF.search(" ".join(part.tokens)))
                 and not (set(part.tokens) & WH_WORDS)
                 and part.tokens[:1] != ()
                 and part.tokens[0] not in MODALS  # "do initials count?" asks

@@ -542,7 +542,9 @@ def clauses(text: str) -> list[_Clause]:
             pair = (word, words[i + 1]) if i + 1 < len(words) else None
             exception = bool(current) and (word in EXCEPT or pair in EXCEPT_PAIRS)
             verb = word == "cause" and bool(current) and current[-1] in CAUSE_AS_VERB
-            if (word in REASONS and not verb) or word in BUT or exception:
+            # "it's not as though …", "as if": a comparison, not a contrast
+            turns = word in BUT and current[-1:] != ["as"]
+            if (word in REASONS and not verb) or turns or exception:
                 if current:
                     parts.append(_Clause(tuple(current), reason, contrast))
                 current, reason, contrast = [], word in REASONS or exception, word in BUT
@@ -915,7 +917,7 @@ class AnswerParser:
         no" says what the statement says, not "no" to the question."""
         place = {id(part): k for k, part in enumerate(parts)}
         out: list[tuple[str, _Clause]] = []
-        for answer, part in answers:
+        for n, (answer, part) in enumerate(answers):
             k = place[id(part)]
             before = [a for a, p in out if p is parts[k - 1]] if k > 0 else []
             if (
@@ -925,6 +927,17 @@ class AnswerParser:
                 and not self.negators.isdisjoint(parts[k - 1].tokens)
             ):
                 answer = before[-1]
+            last = n + 1 == len(answers) or answers[n + 1][1] is not part
+            if (
+                answer == NO
+                and last
+                and len(part.tokens) > 1
+                and part.tokens[-1] in NOS
+                and out
+                and out[-1][1] is part
+                and not self.negators.isdisjoint(part.tokens[:-1])
+            ):
+                answer = out[-1][0]  # "not unsafe no": the same, said in one breath
             out.append((answer, part))
         return out
 
@@ -1266,6 +1279,19 @@ def _offers_two(answers: Sequence[tuple[str, _Clause]]) -> bool:
 
 
 def asks_back(text: str) -> bool:
-    """The message is a question back ("what happens to it once it's saved?")."""
-    parts = clauses(text)
-    return bool(parts) and all(part.question for part in parts)
+    """The message is a question back ("what happens to it once it's saved?"), or holds one
+    asking who, what or how ("I'm not sure, who will see it once it's saved?") — not a request
+    to change a part ("could you change the purpose?")."""
+    parts = [part for part in clauses(text) if part.tokens]
+    asks = [part for part in parts if part.question and not _asks_to_change(part.tokens)]
+    return bool(parts) and (
+        len(asks) == len(parts)
+        # ("with whom" names a part of the record: "change with whom, it went to PPU")
+        or any(not (WH_WORDS - {"whom"}).isdisjoint(part.tokens) for part in asks)
+    )
+
+
+def _asks_to_change(tokens: Sequence[str]) -> bool:
+    """ "could you change the purpose?", "can I add to the reasons?": a request, not a question
+    back ("could you tell me who sees it?" asks)."""
+    return _requests(tokens) and tokens[2:3] not in (("tell",), ("explain",), ("say",), ("show",))

@@ -181,6 +181,20 @@ ANSWERS = [
     ),
     ("risk_of_harm", "Not at this time. Nothing disclosed and no concerns raised.", "no"),
     ("legal_duty", "I don't think so, but I'd check with the DSL before saying definitely", "no"),
+    # two negatives make a yes; a bare "no" in the same breath agrees with the statement
+    ("seeking_consent_safe", "it wouldn't be unsafe no, she comes in on her own", "yes"),
+    ("seeking_consent_safe", "can't see why it wouldn't be safe to ask him", "yes"),
+    (
+        "public_interest",
+        "it's not as though there's no public interest, he coaches the under 9s",
+        "yes",
+    ),
+    (
+        "seeking_consent_safe",
+        "it wouldn't be unsafe, but it would take too long, the hearing is at 2",
+        "no",
+    ),
+    ("record_confirm", "could you change the purpose?", "edit"),
 ]
 
 ASKED_AGAIN = [
@@ -217,6 +231,9 @@ ASKED_AGAIN = [
     ("lawful_basis", "we're a small charity"),
     ("identifiable", "the young person has since died, does that count?"),
     ("consent", "dad agreed but mum didn't, and both have parental responsibility"),
+    ("person", "mum and the kids really"),
+    # a question about the record is no choice of a part to change
+    ("record_confirm", "not sure yet, who will be able to see this once it's saved?"),
 ]
 
 

@@ -124,6 +124,7 @@ NOT_AN_ANSWER: Final = "words"
 # count"): whatever else the message says, the bot asks again and explains
 MEANING_ASKED: Final = re.compile(
     r"\b(what do you mean|what does (it|that|this|\w+( \w+)?) mean|what is meant by|wdym|"
+    r"whats the difference|what is the difference|"
     r"(does|do|would|will) (a |an |the |her |his |their |my |our )?\w+( \w+)? counts?|"
     r"is (that|it|this) counted)\b"
 )

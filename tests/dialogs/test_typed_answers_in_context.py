@@ -195,6 +195,11 @@ ANSWERS = [
         "no",
     ),
     ("record_confirm", "could you change the purpose?", "edit"),
+    # "never" inside a statement is no answer; coercion; an age about to change
+    ("seeking_consent_safe", "yes should be fine, he never comes to her appointments", "yes"),
+    ("adult_wishes", "she has capacity but her partner speaks for her at every visit", "no"),
+    ("person", "he turns 16 next month", "child_12_15"),
+    ("consent", "he wasn't asked, he's in intensive care", "not_asked"),
 ]
 
 ASKED_AGAIN = [
@@ -232,6 +237,9 @@ ASKED_AGAIN = [
     ("identifiable", "the young person has since died, does that count?"),
     ("consent", "dad agreed but mum didn't, and both have parental responsibility"),
     ("person", "mum and the kids really"),
+    ("person", "15 or 16, not sure of his birthday"),
+    ("consent", "she said I could tell the school but specifically not her dad"),
+    ("confidential", "not sure, what's the difference between private and confidential?"),
     # a question about the record is no choice of a part to change
     ("record_confirm", "not sure yet, who will be able to see this once it's saved?"),
 ]

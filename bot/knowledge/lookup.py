@@ -203,9 +203,10 @@ class Knowledge:
                 # danger: there the example alone needs the model's word, or a sign it is now
                 or (
                     example
-                    and p >= (DANGER_EXAMPLE if story and not time.now else DANGER_WITH_EVIDENCE)
+                    and p >= (DANGER_EXAMPLE if story and not time.strong else DANGER_WITH_EVIDENCE)
                 )
-                or (time.now and harm and p >= DANGER_HARM_NOW)
+                # ("today" alone dates what was seen: "bruises today, she explained them")
+                or (time.strong and harm and p >= DANGER_HARM_NOW)
             )
         # a safety note where danger now is possible but not clear — not where it was denied
         maybe = not now and (

@@ -16,7 +16,7 @@ import yaml
 from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "signals.yaml"
-GROUPS = ("denied", "hearsay", "if_told", "told", "past", "now", "harm", "sharing")
+GROUPS = ("denied", "hearsay", "if_told", "told", "past", "now", "recent", "harm", "sharing")
 CACHE_SIZE = 512  # messages remembered, per cue
 # Groups searched one pattern at a time: each denial opens with its own words, which the regex
 # engine scans for quickly alone but not inside one alternation (half the time on long stories).
@@ -48,7 +48,8 @@ class TimeSense:
 
     denied: bool
     past: bool
-    now: bool
+    now: bool  # something now, or today
+    strong: bool = False  # something now, not only "today" or "tonight"
 
     @property
     def over(self) -> bool:
@@ -142,10 +143,13 @@ class Signals:
         return self._time(folded)
 
     def _time_uncached(self, folded: str) -> TimeSense:
+        happens = self._when_it_happens(folded)
+        strong = self._any("now", happens)
         return TimeSense(
             denied=self._any("denied", self._unheard(folded)),
             past=self._any("past", folded),
-            now=self._any("now", self._when_it_happens(folded)),
+            now=strong or self._any("recent", happens),
+            strong=strong,
         )
 
     def fears_if_told(self, folded: str) -> bool:

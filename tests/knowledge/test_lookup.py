@@ -285,6 +285,22 @@ def test_a_worry_over_a_long_time_is_not_danger_now(knowledge: Knowledge) -> Non
     assert knowledge.ask(message).kind in ("myth", "topic")
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        # a concern seen today, with an ordinary ending: its answer, not the emergency route
+        "cricket coach. noticed a bruise on a 9yo's leg at nets this evening, he said he fell off "
+        "his scooter and went home with his grandad as usual. do I log it or tell someone?",
+        "school receptionist. a dad seemed drunk at drop off this morning, mum collected the "
+        "little one fine at 3. can I mention it to the class teacher?",
+    ],
+)
+def test_a_concern_seen_today_with_an_ordinary_ending_gets_its_answer(
+    knowledge: Knowledge, message: str
+) -> None:
+    assert knowledge.ask(message).kind in ("myth", "topic")
+
+
 # ---------------------------------------------------------------------- none, and never for harm
 @pytest.mark.parametrize(
     "question",

@@ -209,6 +209,10 @@ _NUMBER = re.compile(
 ANSWER_CACHE: Final = 4096  # answers remembered (question, words, choices)
 CACHED_UP_TO: Final = 200  # characters: longer answers are read every time
 TENTATIVE_WORDS: Final = 4  # "i dont think so??", "public task i think?": an answer, unsure
+# One word with a question mark that is still an answer ("yes?", "maybe?", "probably?").
+TENTATIVE_ALONE: Final = frozenset(
+    {"maybe", "possibly", "probably", "perhaps", "sure", "definitely", "dunno", "idk", "unsure"}
+)
 # ... or longer, a statement with a belief in it ("we're a maintained school so I think it's
 # public task?"): an answer said with a rising tone, not a question back
 BELIEF: Final = re.compile(
@@ -558,6 +562,10 @@ def clauses(text: str) -> list[_Clause]:
             # "maybe?", "i think so?": a tentative answer, not a question back
             tentative = (
                 (len(part.tokens) <= TENTATIVE_WORDS or BELIEF.search(" ".join(part.tokens)))
+                # "confidential?" echoes the question's word back; "yes?", "maybe?" answer
+                and not (
+                    len(part.tokens) == 1 and part.tokens[0] not in INTERJECTIONS | TENTATIVE_ALONE
+                )
                 and not (set(part.tokens) & WH_WORDS)
                 and part.tokens[:1] != ()
                 and part.tokens[0] not in MODALS  # "do initials count?" asks
@@ -1198,7 +1206,12 @@ def _what_counts(
             # "not sure, he didn't say it was secret but it's personal": still unsure
             return [*leading, *contrast] if opens else [*contrast, *hedges]
         if opens and leading and len(first.tokens) <= 3 and len(parts) > 1:
-            return leading
+            # ("yes for mum, no for dad": another part opening with another answer is a second
+            # answer, not a reason)
+            again = [
+                a for a, part in answers if part is not first and _opens_with_answer(part.tokens)
+            ]
+            return [*leading, *(a for a in again if a not in leading)]
     firm = [a for a, part in answers if not part.reason]
     return firm or [a for a, _ in answers]
 
@@ -1220,6 +1233,16 @@ def _as_of_now(answers: list[tuple[str, _Clause]]) -> list[tuple[str, _Clause]]:
     current = [(a, part) for a, part in answers if not _NOW_WORDS.isdisjoint(part.tokens)]
     before = any(not _THEN_WORDS.isdisjoint(part.tokens) for _, part in answers)
     return current if current and before and len(current) < len(answers) else answers
+
+
+def _opens_with_answer(tokens: Sequence[str]) -> bool:
+    """The part opens with a one-word answer ("no for dad", "yes"), not a determiner ("no
+    grandkids visiting", "no order")."""
+    return (
+        tokens[:1] != ()
+        and tokens[0] in INTERJECTIONS
+        and (len(tokens) == 1 or tokens[0] != "no" or tokens[1] in AFTER_A_NO)
+    )
 
 
 def _depends_on_meaning(parts: Sequence[_Clause]) -> bool:

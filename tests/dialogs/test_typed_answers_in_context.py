@@ -240,6 +240,10 @@ ASKED_AGAIN = [
     ("person", "15 or 16, not sure of his birthday"),
     ("consent", "she said I could tell the school but specifically not her dad"),
     ("confidential", "not sure, what's the difference between private and confidential?"),
+    # the question's own word echoed back; someone else's answer the practitioner disputes
+    ("confidential", "confidential? we're a youth club not a clinic"),
+    ("public_interest", "the head says yes but I disagree"),
+    ("legitimate_purpose", "yes for the school nurse, no for the PTA"),
     # a question about the record is no choice of a part to change
     ("record_confirm", "not sure yet, who will be able to see this once it's saved?"),
 ]

@@ -285,6 +285,14 @@ def test_a_worry_over_a_long_time_is_not_danger_now(knowledge: Knowledge) -> Non
     assert knowledge.ask(message).kind in ("myth", "topic")
 
 
+def test_a_young_child_left_alone_by_a_parent_who_went_out_is_an_emergency(
+    knowledge: Knowledge,
+) -> None:
+    message = "meter reader here, 3yo alone in the house, says mummy went out last night"
+
+    assert knowledge.ask(message).kind == "emergency"
+
+
 @pytest.mark.parametrize(
     "message",
     [

@@ -185,6 +185,12 @@ OTHER_PARTY_STARTS: Final = frozenset(
     {"the", "her", "his", "their", "for", "to", "from", "with", "about", "mum", "dad", "him"}
     | {"them", "my", "our", "this", "that", "those", "these", "one", "all"}
 )
+# Capacity said to be there, not denied ("she does have capacity", "he has capacity").
+# (said as a part of its own: "I doubt she has capacity" is no such thing)
+CAPACITY_AFFIRMED: Final = re.compile(
+    r"^(but |and |yes )?(she|he|they) (does |do |definitely )?(has|have) (full )?capacity\b"
+    r"(?! (issues|concerns|problems|assessment))"
+)
 # A part that opens by correcting the answer before it ("actually yes", "i mean no", "wait").
 CORRECTS: Final = re.compile(
     r"^(wait|actually|well actually|sorry i meant|i meant|"
@@ -828,7 +834,10 @@ class AnswerParser:
             # "yes, but there's a baby in the house": at this question that answer decides
             distinct = [winner]
         if set(distinct) == {"adult", "adult_lacking_capacity"}:
-            distinct = ["adult_lacking_capacity"]  # "elderly man, advanced dementia"
+            # "elderly man, advanced dementia" — unless capacity is said to be there ("a
+            # woman in her 60s with a learning disability, but she does have capacity")
+            said_to_have = any(CAPACITY_AFFIRMED.match(" ".join(p.tokens)) for p in parts)
+            distinct = ["adult" if said_to_have else "adult_lacking_capacity"]
         if len(distinct) != 1:
             return Parsed(None, ambiguous=True)
         if distinct[0] not in allowed:

@@ -200,6 +200,13 @@ ANSWERS = [
     ("adult_wishes", "she has capacity but her partner speaks for her at every visit", "no"),
     ("person", "he turns 16 next month", "child_12_15"),
     ("consent", "he wasn't asked, he's in intensive care", "not_asked"),
+    # capacity said to be there, beside a condition that often takes it away
+    ("person", "man in his 50s, learning disability, but he does have capacity for this", "adult"),
+    (
+        "person",
+        "woman in her 40s with a learning disability, I doubt she has capacity",
+        "adult_lacking_capacity",
+    ),
 ]
 
 ASKED_AGAIN = [

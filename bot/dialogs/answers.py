@@ -789,17 +789,17 @@ class AnswerParser:
             ]
         if not answers:
             return Parsed(None)
+        # a later part that corrects the answer before it ("…, actually yes"); "i mean" or
+        # "actually" opening the message changes nothing said before it
+        corrections = [part for part in parts[1:] if CORRECTS.match(" ".join(part.tokens))]
         said = _what_counts(
             answers,
             parts,
             weigh_but=polar or bool({"record_confirm", "person"} & set(groups)),
             changed=bool(CHANGED.search(fold(text)))
-            # "i mean" or "actually" opening the message changes nothing said before it
-            or any(
-                CHANGED_AT_START.match(" ".join(part.tokens))
-                or CORRECTS.match(" ".join(part.tokens))
-                for part in parts[1:]
-            ),
+            or bool(corrections)
+            or any(CHANGED_AT_START.match(" ".join(part.tokens)) for part in parts[1:]),
+            corrected=corrections[-1] if corrections else None,
             interjection=bool(parts) and self._opens_alone(parts[0].tokens, groups),
         )
         # a weak answer ("~…": "yes" at the special category question) counts only alone
@@ -1115,9 +1115,13 @@ def _reaches(gap: Sequence[str]) -> bool:
 
 def _determiner_no(tokens: Sequence[str], f: _Found) -> bool:
     """ "no" in "there's no point" or "no others at risk": a determiner, not an answer."""
-    if tuple(tokens[f.start : f.end]) != ("no",) or f.end >= len(tokens):
-        return False
-    return tokens[f.end] not in AFTER_A_NO
+    return f.end - f.start == 1 and _no_as_determiner(tokens, f.start)
+
+
+def _no_as_determiner(tokens: Sequence[str], at: int) -> bool:
+    """The word at `at` is "no" before anything but the words that may follow an answering
+    "no" ("no she's safe", "no for dad")."""
+    return tokens[at] == "no" and at + 1 < len(tokens) and tokens[at + 1] not in AFTER_A_NO
 
 
 def read_words(words: Iterable[str], mapping: Mapping[str, tuple[str, ...]]) -> Iterator[str]:
@@ -1192,6 +1196,7 @@ def _what_counts(
     *,
     weigh_but: bool,
     changed: bool,
+    corrected: _Clause | None = None,
     interjection: bool = True,
 ) -> list[str]:
     """The answers that decide: the last one when the person changed their mind; an answer
@@ -1201,9 +1206,9 @@ def _what_counts(
     if changed:
         # "yes - well no actually, it's only s17 …", "no, actually yes, it's just about her,
         # the kids have moved out": the answer where the correction is made, not one in the
-        # story after it; "at first she said yes, then changed her mind …": the last one
-        fixed = [k for k, part in enumerate(parts) if k and CORRECTS.match(" ".join(part.tokens))]
-        there = [a for a, part in answers if fixed and part is parts[fixed[-1]]]
+        # story after it (`corrected`: the last part that corrects); "at first she said yes,
+        # then changed her mind …": the last one
+        there = [a for a, part in answers if part is corrected]
         return [there[0] if there else answers[-1][0]]
     first = parts[0]
     leading = [a for a, part in answers if part is first]
@@ -1247,11 +1252,7 @@ def _as_of_now(answers: list[tuple[str, _Clause]]) -> list[tuple[str, _Clause]]:
 def _opens_with_answer(tokens: Sequence[str]) -> bool:
     """The part opens with a one-word answer ("no for dad", "yes"), not a determiner ("no
     grandkids visiting", "no order")."""
-    return (
-        tokens[:1] != ()
-        and tokens[0] in INTERJECTIONS
-        and (len(tokens) == 1 or tokens[0] != "no" or tokens[1] in AFTER_A_NO)
-    )
+    return tokens[:1] != () and tokens[0] in INTERJECTIONS and not _no_as_determiner(tokens, 0)
 
 
 def _depends_on_meaning(parts: Sequence[_Clause]) -> bool:

@@ -11,7 +11,6 @@ replica can run it and tests can drive it directly.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,11 +49,6 @@ QUESTION_WORDS: Final = frozenset(
 ANSWERED_NONE: Final = "none"
 ANSWERED_EMERGENCY: Final = "emergency"
 DANGER_STEP: Final = ask_step(DANGER_QUESTION)
-# Said to be now in so many words: "now", "as we speak", "has just arrived" (not "just clumsy").
-SAID_NOW: Final = re.compile(
-    r"\b(now|as we speak|at the moment|this (minute|second)|"
-    r"just (\w+ed|gone|left|run|ran|come|came|got|seen|told|rung|rang|shown|showed|taken|took))\b"
-)
 
 
 def new_id(prefix: str) -> str:
@@ -196,7 +190,7 @@ class Conversation:
             # something else, the story says it is now in so many words ("yes defo - and
             # he's waiting outside the gates for her now").
             elsewhere = not writing and state.step != DANGER_STEP
-            said_now = elsewhere and SAID_NOW.search(fold(text)) is not None
+            said_now = elsewhere and self.knowledge.signals.says_now(fold(text))
             plain = not said_now and self.kit.parser.answers_plainly(text)
             # At a question about something else, danger the model is all but sure of, said
             # to be happening now in so many words, is not hidden by the answer beside it

@@ -16,7 +16,18 @@ import yaml
 from bot.knowledge.base import KNOWLEDGE_DIR, YAML_LOADER, KnowledgeError
 
 SIGNALS_FILE = KNOWLEDGE_DIR / "signals.yaml"
-GROUPS = ("denied", "hearsay", "if_told", "told", "past", "now", "recent", "harm", "sharing")
+GROUPS = (
+    "denied",
+    "hearsay",
+    "if_told",
+    "told",
+    "past",
+    "now",
+    "recent",
+    "harm",
+    "said_now",
+    "sharing",
+)
 CACHE_SIZE = 512  # messages remembered, per cue
 # Groups searched one pattern at a time: each denial opens with its own words, which the regex
 # engine scans for quickly alone but not inside one alternation (half the time on long stories).
@@ -159,6 +170,10 @@ class Signals:
 
     def describes_harm(self, folded: str) -> bool:
         return self._harm(folded)
+
+    def says_now(self, folded: str) -> bool:
+        """Danger said to be now in so many words ("he's outside her door now")."""
+        return self._any("said_now", folded)
 
     def asks_about_sharing(self, folded: str) -> bool:
         return self._any("sharing", folded)

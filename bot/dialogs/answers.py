@@ -532,6 +532,7 @@ class _Clause:
     reason: bool  # starts with "because", "so", …: it explains the answer before it
     contrast: bool  # starts with "but", "though", …
     question: bool = False  # ends with "?", or opens like one ("would a first name count")
+    exception: bool = False  # starts with "except", "apart from", …
 
 
 def clauses(text: str) -> list[_Clause]:
@@ -543,7 +544,7 @@ def clauses(text: str) -> list[_Clause]:
         words = fold(chunk).split()
         ends_with_question = n < len(breaks) and "?" in breaks[n]
         current: list[str] = []
-        reason = contrast = False
+        reason = contrast = excepts = False
         parts: list[_Clause] = []
         skip = False
         for i, word in enumerate(words):
@@ -551,19 +552,21 @@ def clauses(text: str) -> list[_Clause]:
                 skip = False
                 continue
             pair = (word, words[i + 1]) if i + 1 < len(words) else None
-            exception = bool(current) and (word in EXCEPT or pair in EXCEPT_PAIRS)
+            # (at the start of a later piece too: "change the date, other than that all good")
+            exception = (bool(current) or n > 0) and (word in EXCEPT or pair in EXCEPT_PAIRS)
             verb = word == "cause" and bool(current) and current[-1] in CAUSE_AS_VERB
             # "it's not as though …", "as if": a comparison, not a contrast
             turns = word in BUT and current[-1:] != ["as"]
             if (word in REASONS and not verb) or turns or exception:
                 if current:
-                    parts.append(_Clause(tuple(current), reason, contrast))
+                    parts.append(_Clause(tuple(current), reason, contrast, exception=excepts))
                 current, reason, contrast = [], word in REASONS or exception, word in BUT
+                excepts = exception
                 skip = exception and pair in EXCEPT_PAIRS
                 continue
             current.append(word)
         if current:
-            parts.append(_Clause(tuple(current), reason, contrast))
+            parts.append(_Clause(tuple(current), reason, contrast, exception=excepts))
         for k, part in enumerate(parts):
             # "maybe?", "i think so?": a tentative answer, not a question back
             tentative = (
@@ -587,7 +590,7 @@ def clauses(text: str) -> list[_Clause]:
             relative = (n > 0 or k > 0) and part.tokens[:1] != () and part.tokens[0] in RELATIVES
             opens = _opens_a_question(part.tokens) and not relative
             asks = asked or opens or _ends_asking(part.tokens)
-            out.append(_Clause(part.tokens, part.reason, part.contrast, asks))
+            out.append(_Clause(part.tokens, part.reason, part.contrast, asks, part.exception))
     return out
 
 
@@ -768,9 +771,21 @@ class AnswerParser:
             # (where one answer decides at this question, it still does: "depends what you
             # mean, she's self-harming but says it's under control" is a risk)
             return Parsed(None, ambiguous=True)
-        if polar and _excepts_another(parts, answers) and not any(a == safest for a, _ in answers):
+        excepting = _excepting(parts, answers) if polar else []
+        if excepting and not any(a == safest for a, _ in answers):
+            if (
+                safest in allowed
+                and any(part.tokens[:2] == ("not", "for") for part in excepting)
+                and any(_turned(a) == safest for a, _ in answers if a in POLAR)
+            ):
+                # "it's safe for her but not for the kids": for the others the answer is
+                # turned round, and at this question that answer decides ("fine to ask her but
+                # not her partner" says whom to ask, and is asked again)
+                return Parsed(safest)
             # "a court order for the older boy but not the little one": for whom is it asked?
             return Parsed(None, ambiguous=True)
+        if groups[:1] == ["record_confirm"] and _excepts_a_part(parts, answers):
+            return Parsed("edit")  # "all correct apart from the date"
         if polar or groups[:1] == ["record_confirm"]:
             answers = self._echoed(parts, answers)
         if polar:
@@ -821,6 +836,12 @@ class AnswerParser:
                 return Parsed(None, ambiguous=True)  # "yes and no": but danger named decides
             said = [winner]
         distinct = list(dict.fromkeys(said))
+        if groups[:1] == ["consent"] and set(distinct) == {"given", "refused"}:
+            # "mum signed the form but rang to say she wants to withdraw it": only consent
+            # given can be withdrawn, so the withdrawal is the later word
+            refusing = [part for a, part in answers if a == "refused"]
+            if any(t.startswith("withdr") for part in refusing for t in part.tokens):
+                distinct = ["refused"]
         if groups[:1] == ["consent"] and set(distinct) == {"given", "not_asked"}:
             # "she's 15 and said go ahead, haven't spoken to mum": the person's own consent
             # is consent; a parent not yet asked does not undo it
@@ -863,7 +884,7 @@ class AnswerParser:
                 fixed.append(_Clause(tokens[:1], part.reason, part.contrast))
                 tokens = tokens[1:]
                 part = replace(part, reason=False, contrast=False)
-            fixed.append(_Clause(tokens, part.reason, part.contrast, part.question))
+            fixed.append(_Clause(tokens, part.reason, part.contrast, part.question, part.exception))
         return fixed
 
     def _tentative(self, part: _Clause) -> bool:
@@ -1269,19 +1290,40 @@ def _depends_on_meaning(parts: Sequence[_Clause]) -> bool:
     )
 
 
-def _excepts_another(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clause]]) -> bool:
-    """An answer, then "but not" someone or something else with no answer of its own ("yes
-    for the older boy, but not the little one"): the answer holds for one of two."""
+def _excepting(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clause]]) -> list[_Clause]:
+    """The parts after an answer that say "but not" someone or something else, with no answer
+    of their own ("yes for the older boy, but not the little one"): the answer holds for one
+    of two."""
     answered = {id(part) for _, part in answers}
-    return any(
-        part.contrast
+    return [
+        part
+        for k, part in enumerate(parts)
+        if part.contrast
         and part.tokens[:1] == ("not",)
         and part.tokens[1:2] != ()
         and part.tokens[1] in OTHER_PARTY_STARTS
         and id(part) not in answered
         and any(id(p) in answered for p in parts[:k])
-        for k, part in enumerate(parts)
-    )
+    ]
+
+
+def _excepts_a_part(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clause]]) -> bool:
+    """At the record check, "save" and then an exception that names something ("all correct
+    apart from the date", "fine except the purpose"): a part to change, not a save. ("other
+    than that it's fine" excepts what was said before it: a change named before it stands.)"""
+    def said(answer: str, part: _Clause) -> bool:
+        return any(a == answer and p is part for a, p in answers)
+
+    for k, part in enumerate(parts):
+        if not part.exception or part.tokens[:1] == ():
+            continue
+        if part.tokens[0] in ("that", "this"):
+            # "change the date, other than that all good": the change stands
+            if any(said("edit", p) for p in parts[:k]):
+                return True
+        elif any(said("save", p) for p in parts[:k]):
+            return True
+    return False
 
 
 def _turned(answer: str) -> str:

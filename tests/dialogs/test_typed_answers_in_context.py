@@ -207,6 +207,14 @@ ANSWERS = [
         "woman in her 40s with a learning disability, I doubt she has capacity",
         "adult_lacking_capacity",
     ),
+    # an exception at the record check names a part to change; consent withdrawn is refused
+    ("record_confirm", "everything's right apart from the date", "edit"),
+    ("record_confirm", "change the purpose, other than that all good", "edit"),
+    ("consent", "dad signed it last week but emailed today to withdraw it", "refused"),
+    # safe for one person, not for the others: at this question that decides
+    ("seeking_consent_safe", "safe for mum but not for the younger ones", "no"),
+    # someone else's doubt is a doubt, not a no
+    ("seeking_consent_safe", "i reckon it's ok but the DSL isn't sure", "unsure"),
 ]
 
 ASKED_AGAIN = [
@@ -253,6 +261,9 @@ ASKED_AGAIN = [
     ("legitimate_purpose", "yes for the school nurse, no for the PTA"),
     # a question about the record is no choice of a part to change
     ("record_confirm", "not sure yet, who will be able to see this once it's saved?"),
+    # consent half given is no consent to act on; a record to come back to is not saved yet
+    ("consent", "sort of, he shrugged"),
+    ("record_confirm", "seems fine, can I come back to it later?"),
 ]
 
 

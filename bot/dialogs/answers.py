@@ -1311,6 +1311,7 @@ def _excepts_a_part(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clau
     """At the record check, "save" and then an exception that names something ("all correct
     apart from the date", "fine except the purpose"): a part to change, not a save. ("other
     than that it's fine" excepts what was said before it: a change named before it stands.)"""
+
     def said(answer: str, part: _Clause) -> bool:
         return any(a == answer and p is part for a, p in answers)
 

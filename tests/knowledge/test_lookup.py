@@ -378,9 +378,9 @@ def test_the_numpy_classifier_gives_sklearns_own_probabilities(knowledge: Knowle
     x = hstack(
         [v.fit_transform(texts) * b.weight for v, b in zip(vectorizers, blocks, strict=True)]
     )
-    theirs = LogisticRegression(
-        C=10.0, max_iter=2000, solver="newton-cg", tol=Settings().tol
-    ).fit(x.tocsr(), labels)
+    theirs = LogisticRegression(C=10.0, max_iter=2000, solver="newton-cg", tol=Settings().tol).fit(
+        x.tocsr(), labels
+    )
     question = "can i tell the school nurse without asking mum"
 
     mine = ours.probabilities(question)

@@ -301,6 +301,14 @@ def test_a_young_child_left_alone_by_a_parent_who_went_out_is_an_emergency(
         "his scooter and went home with his grandad as usual. do I log it or tell someone?",
         "school receptionist. a dad seemed drunk at drop off this morning, mum collected the "
         "little one fine at 3. can I mention it to the class teacher?",
+        # an ordinary state seen, and a professional's plan for next week, are not danger now
+        "childrens centre worker. toddler came in today in a dirty nappy and no socks, seems "
+        "fine in herself, no marks. the HV is visiting next week. can I share what I saw with her?",
+        "playworker. a 7yo at our club keeps saying she's hungry and her shoes are falling apart, "
+        "the family SW will see them on monday. can I tell the SW what we've noticed?",
+        # "wks ago" is as past as "weeks ago"
+        "teacher. a yr8 told me a lad from another school pushed her over 3 wks ago, nothing "
+        "since. can I pass this on to her form tutor?",
     ],
 )
 def test_a_concern_seen_today_with_an_ordinary_ending_gets_its_answer(

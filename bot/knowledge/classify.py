@@ -91,8 +91,8 @@ class LinearTextModel:
     def features(self, text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """The sparse TF-IDF vector of `text`: (column indices, values), as sklearn builds it
         (sublinear tf, IDF, L2 norm per block, then the block's weight)."""
-        columns: list[int] = []
-        values: list[float] = []
+        columns: list[NDArray[np.int64]] = []
+        values: list[NDArray[np.float64]] = []
         for block, vocab, idf, offset in zip(
             self.blocks, self.vocabularies, self.idfs, self._offsets, strict=True
         ):
@@ -111,9 +111,12 @@ class LinearTextModel:
             norm = float(np.sqrt(np.dot(vals, vals)))
             if norm == 0.0:
                 continue
-            columns.extend((idx + int(offset)).tolist())
-            values.extend((vals / norm * block.weight).tolist())
-        return np.array(columns, dtype=np.int64), np.array(values, dtype=np.float64)
+            columns.append(idx + int(offset))
+            values.append(vals / norm * block.weight)
+        if not columns:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        # (kept as arrays: a long message's features are joined once, not element by element)
+        return np.concatenate(columns), np.concatenate(values)
 
     def decision(self, text: str) -> NDArray[np.float64]:
         columns, values = self.features(text)

@@ -111,6 +111,7 @@ class Signals:
         # one message is read by several steps (the features, the danger check, the answer)
         self._time = lru_cache(maxsize=CACHE_SIZE)(self._time_uncached)
         self._harm = lru_cache(maxsize=CACHE_SIZE)(partial(self._any, "harm"))
+        self._denials = lru_cache(maxsize=CACHE_SIZE)(self._denials_uncached)
         self._undenied = lru_cache(maxsize=CACHE_SIZE)(self._without_denials_uncached)
         # "dad says she's fine" denies nothing: read once, for the denials and for the time
         self._unheard = lru_cache(maxsize=CACHE_SIZE)(partial(self._blank, "hearsay"))
@@ -136,8 +137,18 @@ class Signals:
         return self._undenied(folded)
 
     def _without_denials_uncached(self, folded: str) -> str:
+        return self._denials(folded)[1]
+
+    def _denials_uncached(self, folded: str) -> tuple[bool, str]:
+        """Whether the text (someone else's word set aside) denies danger, and the text with
+        every denial and every fear of telling blanked out: one pass over the denials for both
+        (blanking changes the text exactly when some denial is there)."""
         heard = self._unheard(folded)
-        return _NEGATED_TIME.sub(" ", self._blank("if_told", self._blank("denied", heard)))
+        blanked = heard
+        for p in self._groups["denied"]:
+            blanked = p.sub(" ", blanked)
+        rest = _NEGATED_TIME.sub(" ", self._blank("if_told", blanked))
+        return blanked != heard, rest
 
     def _when_it_happens(self, folded: str) -> str:
         """The text without denials and without when the practitioner was told."""
@@ -157,7 +168,7 @@ class Signals:
         happens = self._when_it_happens(folded)
         strong = self._any("now", happens)
         return TimeSense(
-            denied=self._any("denied", self._unheard(folded)),
+            denied=self._denials(folded)[0],
             past=self._any("past", folded),
             now=strong or self._any("recent", happens),
             strong=strong,

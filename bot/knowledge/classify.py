@@ -257,4 +257,22 @@ def trained_or_cached(
         # a read-only cache only costs the next start its training time
         with contextlib.suppress(OSError):
             model.save(path)
+            prune(path.parent, f"{name}-", keep=path)
     return model
+
+
+KEPT_VERSIONS: Final = 3  # saved files of each kind: replicas mid-upgrade may read older ones
+
+
+def prune(folder: Path, prefix: str, keep: Path) -> None:
+    """Remove all but the newest KEPT_VERSIONS `prefix*.npz` files in `folder` (never `keep`):
+    each change to the knowledge base saves new ones, and the old would pile up."""
+    with contextlib.suppress(OSError):
+        saved = sorted(
+            (p for p in folder.glob(f"{prefix}*.npz") if p != keep),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for old in saved[KEPT_VERSIONS - 1 :]:
+            with contextlib.suppress(OSError):
+                old.unlink()

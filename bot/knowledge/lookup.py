@@ -135,7 +135,7 @@ class Knowledge:
         were trained on exactly this knowledge before (else they are trained, ~2 s)."""
         check = check or EmergencyCheck.load()
         signals = Signals.load()
-        index = SearchIndex.from_knowledge(kb, check.examples)
+        index = SearchIndex.from_knowledge(kb, check.examples, cache_dir)
         features = Features(index.speller.fix, index.phrases, signals)
         extra = f"{kb.version}|{FEATURES_VERSION}"
         texts, labels = intent_examples(kb)

@@ -9,16 +9,24 @@ scored one by one, so one close example counts.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
+from pathlib import Path
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
+from bot.knowledge import text as text_module
 from bot.knowledge.base import Entry, KnowledgeBase
+from bot.knowledge.classify import prune
 from bot.knowledge.text import content_terms, phrase_table, replace_phrases, words
 
 OUT_OF_SCOPE = "none"
@@ -30,6 +38,10 @@ BIGRAM_WEIGHT = 0.6
 HALF_CONFIDENCE_SCORE = 5.0
 MIN_CONFIDENCE = 0.5  # below this the knowledge base explains too little of the question
 OUT_OF_SCOPE_MARGIN = 0.95  # out of scope when its score reaches this share of the best entry
+# A saved index is named by everything that makes it: its texts, the synonyms, and the code that
+# reads words (this file and text.py, by content), so a change to any of them builds it afresh.
+INDEX_FORMAT: Final = 1
+_INDEX_CODE: Final = (Path(__file__), Path(text_module.__file__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +148,7 @@ class _Bm25:
         lengths = np.array([len(d) for d in docs], dtype=np.intp)
         avg = float(lengths.sum()) / max(n, 1) or 1.0
         tokens = [t for d in docs for t in d]
+        self.arrays: dict[str, NDArray[np.generic]] = {}
         if not tokens:
             self.postings: dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]] = {}
             return
@@ -151,12 +164,22 @@ class _Bm25:
         weights = idf[term_ids] * tf * (K1 + 1) / (tf + norm[doc_ids])
         bounds = np.flatnonzero(np.diff(term_ids)) + 1
         starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(term_ids)]))
-        docs_of_pairs = doc_ids.astype(np.intp)
-        self.postings = {
-            str(terms[term_ids[a]]): (docs_of_pairs[a:b], weights[a:b])
-            for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+        self.arrays = {
+            "terms": terms[term_ids[starts]].astype(str),
+            "starts": starts.astype(np.int64),
+            "docs": doc_ids.astype(np.int64),
+            "weights": weights.astype(np.float64),
         }
+        self.postings = _postings(self.arrays)
+
+    @classmethod
+    def from_arrays(cls, size: int, arrays: Mapping[str, NDArray[np.generic]]) -> _Bm25:
+        """The index as `arrays` (a saved one) holds it."""
+        index = cls.__new__(cls)
+        index.size = size
+        index.arrays = dict(arrays)
+        index.postings = _postings(index.arrays) if len(arrays["terms"]) else {}
+        return index
 
     def scores(self, query: Mapping[str, float]) -> NDArray[np.float64]:
         """Every document's score (0 where no query term occurs)."""
@@ -168,6 +191,20 @@ class _Bm25:
         return acc
 
 
+def _postings(
+    arrays: Mapping[str, NDArray[np.generic]],
+) -> dict[str, tuple[NDArray[np.intp], NDArray[np.float64]]]:
+    """term -> (the documents it is in, its BM25 weight in each), from the index's arrays."""
+    starts = arrays["starts"].tolist()
+    ends = [*starts[1:], len(arrays["docs"])]
+    docs = arrays["docs"].astype(np.intp)
+    weights = arrays["weights"].astype(np.float64)
+    return {
+        term: (docs[a:b], weights[a:b])
+        for term, a, b in zip(arrays["terms"].tolist(), starts, ends, strict=True)
+    }
+
+
 class SearchIndex:
     """Ranks ids for a question. Build once at start-up; `lookup` is pure and fast."""
 
@@ -176,30 +213,43 @@ class SearchIndex:
         docs: Iterable[Doc],
         synonyms: Mapping[str, str],
         entries: Mapping[str, Entry] | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
+        """Index `docs`; with `cache_dir`, an index built from exactly these texts, synonyms and
+        code before is read back instead of built (a few tenths of a second at start-up)."""
         self.entries = dict(entries or {})
         self.phrases = phrase_table(synonyms)
         docs = list(docs)
-        raw_vocab: Counter[str] = Counter()
-        for doc in docs:
-            for text in doc.texts:
-                raw_vocab.update(words(text))
-        for variant in synonyms:
-            raw_vocab.update(words(variant))
-        self.speller = SpellFixer(raw_vocab)
         self.ids = [d.id for d in docs]
         self._classes = {
             name: np.array([i for i, d in enumerate(self.ids) if d == name], dtype=np.intp)
             for name in EXAMPLE_CLASSES
         }
         self._entry_mask = np.array([d not in EXAMPLE_CLASSES for d in self.ids], dtype=bool)
-        self.bm25 = _Bm25(
-            [[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs]
-        )
+        path = None if cache_dir is None else cache_dir / f"index-{_name(docs, synonyms)}.npz"
+        saved = _read(path, len(docs)) if path is not None else None
+        if saved is not None:
+            raw_vocab, self.bm25 = saved
+        else:
+            raw_vocab = Counter()
+            for doc in docs:
+                for text in doc.texts:
+                    raw_vocab.update(words(text))
+            for variant in synonyms:
+                raw_vocab.update(words(variant))
+            self.bm25 = _Bm25(
+                [[t for text in d.texts for t in self._terms(text, fix=False)] for d in docs]
+            )
+            if path is not None:
+                _write(path, raw_vocab, self.bm25)
+        self.speller = SpellFixer(raw_vocab)
 
     @classmethod
     def from_knowledge(
-        cls, kb: KnowledgeBase, emergency_examples: Sequence[str] = ()
+        cls,
+        kb: KnowledgeBase,
+        emergency_examples: Sequence[str] = (),
+        cache_dir: Path | None = None,
     ) -> SearchIndex:
         docs = [
             Doc(e.id, (e.title, *e.phrasings)) for e in kb.entries.values() if e.kind != "emergency"
@@ -209,7 +259,7 @@ class SearchIndex:
         docs.extend(Doc(OUT_OF_SCOPE, (text,)) for text in kb.out_of_scope)
         examples = (*kb.entries[EMERGENCY].phrasings, *emergency_examples)
         docs.extend(Doc(EMERGENCY, (text,)) for text in examples if EMERGENCY in kb.entries)
-        return cls(docs, kb.synonyms, kb.entries)
+        return cls(docs, kb.synonyms, kb.entries, cache_dir)
 
     def _terms(self, text: str, *, fix: bool) -> list[str]:
         tokens = words(text)
@@ -245,3 +295,54 @@ class SearchIndex:
                 if scores[i] > 0:
                     best.append((i, float(scores[i])))
         return [Match(self.ids[i], round(s / (s + HALF_CONFIDENCE_SCORE), 4)) for i, s in best]
+
+
+def _name(docs: Sequence[Doc], synonyms: Mapping[str, str]) -> str:
+    digest = hashlib.sha256(f"{INDEX_FORMAT}|{K1}|{B}".encode())
+    for code in _INDEX_CODE:
+        digest.update(code.read_bytes())
+    for variant, canonical in sorted(synonyms.items()):
+        digest.update(f"s{len(variant)}:{variant}={len(canonical)}:{canonical}".encode())
+    for doc in docs:
+        digest.update(f"d{len(doc.id)}:{doc.id}:{len(doc.texts)}".encode())
+        for text in doc.texts:
+            digest.update(f"{len(text)}:{text}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _write(path: Path, vocabulary: Counter[str], bm25: _Bm25) -> None:
+    """Save the index atomically; a cache that cannot be written only costs the next start."""
+    arrays: dict[str, Any] = {
+        "size": np.array([bm25.size], dtype=np.int64),
+        "vocab": np.array(list(vocabulary), dtype=str),
+        "counts": np.array(list(vocabulary.values()), dtype=np.int64),
+        **{f"bm25_{k}": v for k, v in bm25.arrays.items()},
+    }
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        prune(path.parent, "index-", keep=path)
+
+
+def _read(path: Path, size: int) -> tuple[Counter[str], _Bm25] | None:
+    """A saved index, or None when there is none or it cannot be used (then it is rebuilt)."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if int(data["size"][0]) != size:
+                return None
+            vocabulary = Counter(
+                dict(zip(data["vocab"].tolist(), data["counts"].tolist(), strict=True))
+            )
+            arrays = {k: data[f"bm25_{k}"] for k in ("terms", "starts", "docs", "weights")}
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    return vocabulary, _Bm25.from_arrays(size, arrays)

@@ -9,15 +9,18 @@ phrasings of the team's own and the issue's examples.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.app import Core
-from bot.knowledge.classify import LinearTextModel, Settings, train
+from bot.knowledge.classify import LinearTextModel, Settings, prune, train
 from bot.knowledge.lookup import Knowledge, intent_blocks, intent_examples
+from bot.knowledge.search import SearchIndex
 
 
 @pytest.fixture(scope="module")
@@ -461,3 +464,44 @@ def test_ask_without_json_shows_the_answer_with_sources() -> None:
 
     assert done.returncode == 0
     assert "Sources:" in done.stdout
+
+
+# ---------------------------------------------------------------------- saved search index
+QUESTIONS = ["can i share without consent", "do i need an ISA", "gdpr stops me sharing"]
+
+
+def test_a_saved_search_index_is_read_back_and_ranks_the_same(
+    knowledge: Knowledge, tmp_path: Path
+) -> None:
+    examples = knowledge.emergency.examples
+    built = SearchIndex.from_knowledge(knowledge.kb, examples, tmp_path)
+    assert len(list(tmp_path.glob("index-*.npz"))) == 1
+    again = SearchIndex.from_knowledge(knowledge.kb, examples, tmp_path)
+    assert [again.rank(q) for q in QUESTIONS] == [built.rank(q) for q in QUESTIONS]
+    assert again.speller.vocabulary == built.speller.vocabulary
+
+
+def test_a_damaged_saved_index_is_built_again(knowledge: Knowledge, tmp_path: Path) -> None:
+    examples = knowledge.emergency.examples
+    SearchIndex.from_knowledge(knowledge.kb, examples, tmp_path)
+    next(tmp_path.glob("index-*.npz")).write_bytes(b"not an index")
+    index = SearchIndex.from_knowledge(knowledge.kb, examples, tmp_path)
+    fresh = SearchIndex.from_knowledge(knowledge.kb, examples)
+    assert [index.rank(q) for q in QUESTIONS] == [fresh.rank(q) for q in QUESTIONS]
+
+
+def test_only_the_newest_saved_files_of_a_kind_are_kept(tmp_path: Path) -> None:
+    for i in range(6):
+        old = tmp_path / f"index-{i}.npz"
+        old.write_bytes(b"x")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "intents-a.npz").write_bytes(b"another kind")
+    new = tmp_path / "index-new.npz"
+    new.write_bytes(b"y")
+    prune(tmp_path, "index-", keep=new)
+    assert sorted(p.name for p in tmp_path.glob("*.npz")) == [
+        "index-4.npz",
+        "index-5.npz",
+        "index-new.npz",
+        "intents-a.npz",
+    ]

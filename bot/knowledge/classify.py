@@ -86,6 +86,8 @@ class LinearTextModel:
         self.intercept = intercept
         self._offsets = np.cumsum([0, *(len(v) for v in vocabularies)])[:-1]
         self.binary = len(self.classes) == 2 and coef.shape[1] == 1
+        # per block, a vocabulary shared with another model (see `share_lookups`)
+        self._shared: list[tuple[SharedLookup, NDArray[np.int64]] | None] = [None] * len(blocks)
 
     # ------------------------------------------------------------------ applying
     def features(self, text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -93,15 +95,19 @@ class LinearTextModel:
         (sublinear tf, IDF, L2 norm per block, then the block's weight)."""
         columns: list[NDArray[np.int64]] = []
         values: list[NDArray[np.float64]] = []
-        for block, vocab, idf, offset in zip(
-            self.blocks, self.vocabularies, self.idfs, self._offsets, strict=True
+        for block, vocab, idf, offset, shared in zip(
+            self.blocks, self.vocabularies, self.idfs, self._offsets, self._shared, strict=True
         ):
             counts = _counted(block.analyzer, text)
             if not counts:
                 continue
-            # the vocabulary lookups run in C (map over dict.get): long messages have
-            # hundreds of character n-grams
-            found = np.fromiter(map(vocab.get, counts, repeat(-1)), np.int64, len(counts))
+            if shared is not None:
+                lookup, remap = shared
+                found = remap[lookup.found(text)]  # looked up once for both models
+            else:
+                # the vocabulary lookups run in C (map over dict.get): long messages have
+                # hundreds of character n-grams
+                found = np.fromiter(map(vocab.get, counts, repeat(-1)), np.int64, len(counts))
             known = found >= 0
             if not known.any():
                 continue
@@ -175,6 +181,47 @@ class LinearTextModel:
                 data["coef"].astype(np.float32),
                 data["intercept"].astype(np.float64),
             )
+
+
+class SharedLookup:
+    """One vocabulary lookup for a block that several models read the same way (both
+    classifiers count a message's character n-grams): each model maps the union's indices to
+    its own, so a long message's hundreds of n-grams are looked up once, not once per model."""
+
+    def __init__(self, analyzer: Analyzer, vocabularies: Sequence[dict[str, int]]) -> None:
+        self.analyzer = analyzer
+        union: dict[str, int] = {}
+        for vocab in vocabularies:
+            for term in vocab:
+                union.setdefault(term, len(union))
+        self.union = union
+        self.missing = len(union)  # the index a term known to no model gets
+        self.found = lru_cache(maxsize=16)(self._found)
+
+    def _found(self, text: str) -> NDArray[np.int64]:
+        counts = _counted(self.analyzer, text)
+        return np.fromiter(map(self.union.get, counts, repeat(self.missing)), np.int64, len(counts))
+
+    def remap(self, vocab: dict[str, int]) -> NDArray[np.int64]:
+        """For each union index (and `missing`), the index in `vocab`, or -1."""
+        out = np.full(self.missing + 1, -1, dtype=np.int64)
+        places = np.fromiter(map(self.union.__getitem__, vocab), np.int64, len(vocab))
+        out[places] = np.fromiter(vocab.values(), np.int64, len(vocab))
+        return out
+
+
+def share_lookups(models: Sequence[LinearTextModel], name: str) -> None:
+    """Let `models` share the vocabulary lookup of their block `name` (same analyzer in each);
+    the probabilities are unchanged."""
+    places = [[b.name for b in m.blocks].index(name) for m in models]
+    analyzers = {m.blocks[k].analyzer for m, k in zip(models, places, strict=True)}
+    if len(analyzers) != 1:
+        raise ValueError(f"the models read block {name!r} differently")
+    lookup = SharedLookup(
+        analyzers.pop(), [m.vocabularies[k] for m, k in zip(models, places, strict=True)]
+    )
+    for model, k in zip(models, places, strict=True):
+        model._shared[k] = (lookup, lookup.remap(model.vocabularies[k]))
 
 
 def train(

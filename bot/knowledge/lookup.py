@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any, Final
 
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.classify import Block, LinearTextModel, labelled, trained_or_cached
+from bot.knowledge.classify import (
+    Block,
+    LinearTextModel,
+    labelled,
+    share_lookups,
+    trained_or_cached,
+)
 from bot.knowledge.classify import Settings as ModelSettings
 from bot.knowledge.emergency import EmergencyCheck
 from bot.knowledge.features import FEATURES_VERSION, Features
@@ -159,6 +165,8 @@ class Knowledge:
             cache_dir,
             extra,
         )
+        if intents is not None:
+            share_lookups([intents, danger], "chars")
         return cls(kb, index, check, signals, features, intents, danger)
 
     # ------------------------------------------------------------------ danger

@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from functools import lru_cache
 from typing import Any, Final
 
@@ -37,6 +38,18 @@ HEDGE_LEADS: Final = frozenset(
 # Age in years beyond the listed ones is an adult; "18 months", "3 weeks" is a baby.
 _BABY_AGE = re.compile(r"\b\d{1,2}\s*(?:months?|mths?|mo|weeks?|wks?|days?)\b", re.IGNORECASE)
 _ADULT_AGE = re.compile(r"(?<![\w.,/])(?:[2-9]\d|1[01]\d|120)(?:yo|yrs?)?(?!\w)", re.IGNORECASE)
+# "born 03/04/2012", "dob 2012", "date of birth: 3.4.12" is not read (a two-digit year is unsure)
+_BORN: Final = re.compile(
+    r"\b(?:born|dob|d\.o\.b\.?|date of birth)(?:\s+in)?\W{0,3}"
+    r"(?:(\d{1,2})[/.-](\d{1,2})[/.-])?((?:19|20)\d{2})\b",
+    re.IGNORECASE,
+)
+# "she's 18 now but was 15 when it happened": the age then is not the age now
+_AGE_THEN: Final = re.compile(
+    r"\b(?:was|were)\s+(?:only\s+|just\s+)?\d{1,2}\s*(?:years?\s+old|yrs?\s+old|yo)?\s+"
+    r"(?=when\b|at the time\b|back then\b|then\b)",
+    re.IGNORECASE,
+)
 _CITATION = re.compile(
     r"\b(?:(?:s|ss)(?:\.\s*|(?=\d))|(?:sec|section|para|paragraph|art|article|reg|sch|schedule)"
     r"\.?\s*)\d+[\w()/.]*",
@@ -190,6 +203,9 @@ OTHER_PARTY_STARTS: Final = frozenset(
 CAPACITY_AFFIRMED: Final = re.compile(
     r"^(but |and |yes )?(she|he|they) (does |do |definitely )?(has|have) (full )?capacity\b"
     r"(?! (issues|concerns|problems|assessment))"
+    # "… but he can make his own decisions"
+    r"|^(but |and |yes )?((she|he|they) )?(can|does|do|is able to|are able to) (still )?make "
+    r"(her|his|their) own decisions\b"
 )
 # A part that opens by correcting the answer before it ("actually yes", "i mean no", "wait").
 CORRECTS: Final = re.compile(
@@ -447,6 +463,7 @@ class Parsed:
 
     answer: str | None
     ambiguous: bool = False
+    weak: bool = False  # only "~" phrases said it ("yes" at the special category question)
 
 
 @dataclass(frozen=True, slots=True)
@@ -817,8 +834,22 @@ class AnswerParser:
             corrected=corrections[-1] if corrections else None,
             interjection=bool(parts) and self._opens_alone(parts[0].tokens, groups),
         )
+        last = parts[-1]
+        if (
+            len(parts) > 1
+            and len(last.tokens) == 1
+            and last.tokens[0] in INTERJECTIONS
+            and not last.question
+            and groups[:1] != [DANGER_QUESTION]
+        ):
+            # "… even without names everyone would know who it is. yes": the story, then the
+            # answer alone at the end — unless the story names the answer that decides here
+            final = [a for a, part in answers if part is last]
+            if final and (final[0] == safest or all(a != safest for a, _ in answers)):
+                said = final
         # a weak answer ("~…": "yes" at the special category question) counts only alone
         strong = [a for a in said if not a.startswith(WEAK)]
+        weak = not strong
         said = strong or [a[len(WEAK) :] for a in said]
         winner = safest
         if calm and groups[:1] == [DANGER_QUESTION] and parts[0].tokens[:1] != ():
@@ -848,6 +879,16 @@ class AnswerParser:
             unasked = [part for a, part in answers if a == "not_asked"]
             if all(not _PARENTS.isdisjoint(part.tokens) for part in unasked):
                 distinct = ["given"]
+        if (
+            groups[:1] == ["risk_of_harm"]
+            and set(distinct) == {YES, UNSURE}
+            and any(
+                a == YES and "perceived" in (*_before(parts, part), *part.tokens)
+                for a, part in answers
+            )
+        ):
+            # "perceived risk yes, actual risk who knows": a perceived risk is enough here
+            distinct = [YES]
         if len(distinct) > 1 and polar and UNSURE in distinct and UNSURE in allowed:
             # "yes, I think so, not 100% though": a hedge on top of an answer is still unsure
             distinct = [UNSURE]
@@ -863,7 +904,7 @@ class AnswerParser:
             return Parsed(None, ambiguous=True)
         if distinct[0] not in allowed:
             return Parsed(None)
-        return Parsed(distinct[0])
+        return Parsed(distinct[0], weak=weak)
 
     def _clauses(self, text: str) -> list[_Clause]:
         text = _EMOJI_MODIFIERS.sub("", text)  # "🤷‍♀️" is "🤷"
@@ -1190,11 +1231,27 @@ def _negated_choice(tokens: Sequence[str], f: _Found, covered: Sequence[bool]) -
     )
 
 
-def _ages(text: str) -> str:
+def _ages(text: str, today: date | None = None) -> str:
     """ "shes 78" → an adult; "18 months", "3 weeks" → a baby (the listed numbers stay);
-    "MCA s.2/3" is a citation, not an age."""
+    "MCA s.2/3" is a citation, not an age; a date of birth is the age it makes today; an age
+    someone "was when it happened" is not their age now."""
+    text = _BORN.sub(lambda m: _age_born(m, today or date.today()), text)
+    text = _AGE_THEN.sub(" back then ", text)
     text = _CITATION.sub(" ", text)
     return _ADULT_AGE.sub(" adult ", _BABY_AGE.sub(" baby ", text))
+
+
+def _age_born(m: re.Match[str], today: date) -> str:
+    """ "born 03/04/2012" → " 14 " (days first, as written in the UK); a year alone may be
+    either of two ages ("born in 2010" → " 15 or 16 ": asked again where that straddles)."""
+    year = int(m.group(3))
+    if year > today.year:
+        return " "
+    if m.group(1) and m.group(2):
+        day, month = int(m.group(1)), int(m.group(2))
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return f" {today.year - year - ((today.month, today.day) < (month, day))} "
+    return f" {today.year - year - 1} or {today.year - year} "
 
 
 def _place(tokens: Sequence[str], count: int) -> int | None:
@@ -1325,6 +1382,12 @@ def _excepts_a_part(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clau
         elif any(said("save", p) for p in parts[:k]):
             return True
     return False
+
+
+def _before(parts: Sequence[_Clause], part: _Clause) -> tuple[str, ...]:
+    """The words of the part just before `part` ("perceived, yes": "perceived")."""
+    k = next(i for i, p in enumerate(parts) if p is part)
+    return parts[k - 1].tokens if k else ()
 
 
 def _turned(answer: str) -> str:

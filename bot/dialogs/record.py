@@ -213,8 +213,9 @@ class Record:
         parsed = self.kit.parser.option(field_id, event.value, options)
         if parsed.answer is None:
             return Unplaced(Turn(state, [self.kit.reask(), self.ask(state, field_id)]))
-        if parsed.answer == PARA_18 and not names_para_18(event.value):
+        if parsed.answer == PARA_18 and parsed.weak and not names_para_18(event.value):
             # "yes" or "health" says there is special category data, not which condition
+            # ("shared to protect the kids without asking" says which: answers.yaml's phrases)
             which = self.kit.say.info("record_special_which")
             return Turn(state, [which, self.ask(state, field_id)])
         return self.value(state, event, field_id, parsed.answer)

@@ -5,6 +5,8 @@ examples; figures on whole sets written by others are in docs/benchmarks.md.)"""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from benchmarks.search_eval import dialog_answer
@@ -215,6 +217,27 @@ ANSWERS = [
     ("seeking_consent_safe", "safe for mum but not for the younger ones", "no"),
     # someone else's doubt is a doubt, not a no
     ("seeking_consent_safe", "i reckon it's ok but the DSL isn't sure", "unsure"),
+    # a story, then the answer alone at the end
+    (
+        "identifiable",
+        "no names on it but he's the only lad at the club in a wheelchair. yes",
+        "yes",
+    ),
+    # a date of birth is an age; the age "when it happened" is not the age now
+    # (thirteen and a bit today, whenever the test runs)
+    ("person", f"dob {(date.today() - timedelta(days=13 * 366 + 30)):%d/%m/%Y}", "child_12_15"),
+    ("person", "he's 17 now, he was 14 when it started", "young_person_16_17"),
+    ("person", "turns 17 next month", "young_person_16_17"),
+    ("person", "the mum, 38, has a learning disability but can make her own decisions", "adult"),
+    # a perceived risk is enough at this question
+    ("risk_of_harm", "perceived, yes. actual risk, no idea", "yes"),
+    # a condition described in words, not named
+    (
+        "special_category",
+        "his diagnosis is in it, we shared to protect his sister without asking",
+        "schedule1_para18",
+    ),
+    ("lawful_basis", "we're the council so it's part of our statutory job", "public_task"),
 ]
 
 ASKED_AGAIN = [
@@ -264,6 +287,10 @@ ASKED_AGAIN = [
     # consent half given is no consent to act on; a record to come back to is not saved yet
     ("consent", "sort of, he shrugged"),
     ("record_confirm", "seems fine, can I come back to it later?"),
+    # "missing" school or doses is no child missing now; the question back is asked again
+    ("risk_of_harm", "does missing lessons count as harm?"),
+    # an age when born in a year that straddles two bands
+    ("person", "born in 2010"),
 ]
 
 

@@ -139,7 +139,9 @@ MEANING_ASKED: Final = re.compile(
     r"\b(what do you mean|what does (it|that|this|\w+( \w+)?) mean|what is meant by|wdym|"
     r"whats the difference|what is the difference|"
     r"(does|do|would|will) (a |an |the |her |his |their |my |our )?\w+( \w+)? counts?|"
-    r"is (that|it|this) counted)\b"
+    r"is (that|it|this) counted|(does|would|will) (that|it|this) matter)\b"
+    # "is it unsafe if they'd only be angry?", "would asking be unsafe if it upset her?"
+    r"|^(is|isnt|would|does) (it|that|this|asking)( \w+){0,5} (if|when)\b"
 )
 OPTION_NEGATORS: Final = frozenset(
     {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
@@ -262,6 +264,7 @@ MODALS: Final = frozenset(
         "may",
     ]
 )  # not "were": folded, "we're" is the same word
+NEGATED_MODALS: Final = frozenset({"isnt", "doesnt", "wouldnt", "arent", "cant", "shouldnt"})
 REQUESTS: Final = frozenset({"can", "could", "may"})  # "can I add something": not a question
 # "…, who is 32": after another part of the message these start a description
 RELATIVES: Final = frozenset({"who", "which", "whose", "whom", "where", "when"})
@@ -784,6 +787,15 @@ class AnswerParser:
         if "record_field" not in groups and self._meaning_asked(parts, answers):
             return Parsed(None, ambiguous=True)
         safest = self.dominant.get(groups[0]) if groups else None
+        if (
+            len(parts) > 1
+            and _ends_asking_back(parts)
+            and groups[:1] not in (["record_field"], ["record_confirm"])
+            and not any(a == safest for a, _ in answers)
+        ):
+            # "the police asked on the phone but not in writing, is that a legal duty?": the
+            # message ends by asking about the question itself — it is asked again, with why
+            return Parsed(None, ambiguous=True)
         if _depends_on_meaning(parts) and not any(a == safest for a, _ in answers):
             # (where one answer decides at this question, it still does: "depends what you
             # mean, she's self-harming but says it's under control" is a risk)
@@ -1388,6 +1400,18 @@ def _before(parts: Sequence[_Clause], part: _Clause) -> tuple[str, ...]:
     """The words of the part just before `part` ("perceived, yes": "perceived")."""
     k = next(i for i, p in enumerate(parts) if p is part)
     return parts[k - 1].tokens if k else ()
+
+
+def _ends_asking_back(parts: Sequence[_Clause]) -> bool:
+    """The last part is a question of its own, opening like one ("is that…", "does it count
+    if…", "isn't everything…"), not a tentative answer ("yes?") or a request."""
+    last = parts[-1]
+    return (
+        last.question
+        and len(last.tokens) >= 3
+        and (last.tokens[0] in MODALS | NEGATED_MODALS)
+        and last.tokens[1] in QUESTION_SUBJECTS | {"everything", "asking", "this"}
+    )
 
 
 def _turned(answer: str) -> str:

@@ -291,6 +291,13 @@ ASKED_AGAIN = [
     ("risk_of_harm", "does missing lessons count as harm?"),
     # an age when born in a year that straddles two bands
     ("person", "born in 2010"),
+    # the message ends by asking about the question itself
+    (
+        "legal_duty",
+        "social care rang and asked for it but nothing in writing, is that a legal duty?",
+    ),
+    ("risk_of_harm", "it happened to her cousin not her, does that matter"),
+    ("seeking_consent_safe", "is it unsafe if mum would just be upset with us?"),
 ]
 
 

@@ -238,6 +238,9 @@ ANSWERS = [
         "schedule1_para18",
     ),
     ("lawful_basis", "we're the council so it's part of our statutory job", "public_task"),
+    # "can't say there's no risk" doubts a no; refusing his carers implicates no carer
+    ("risk_of_harm", "i can't say there's no risk, he drinks and shouts at the kids", "yes"),
+    ("adult_wishes", "yes, lives alone, no kids, he's just refusing his carers", "yes"),
 ]
 
 ASKED_AGAIN = [

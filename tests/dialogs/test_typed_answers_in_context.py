@@ -241,6 +241,8 @@ ANSWERS = [
     # "can't say there's no risk" doubts a no; refusing his carers implicates no carer
     ("risk_of_harm", "i can't say there's no risk, he drinks and shouts at the kids", "yes"),
     ("adult_wishes", "yes, lives alone, no kids, he's just refusing his carers", "yes"),
+    # a risk that goes on is no danger now, when now is said to be safe
+    ("immediate_danger", "long term risk yes, immediate danger no", "no"),
 ]
 
 ASKED_AGAIN = [

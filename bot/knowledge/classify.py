@@ -154,15 +154,7 @@ class LinearTextModel:
             terms = sorted(vocab, key=vocab.__getitem__)
             arrays[f"vocab{i}"] = np.array(terms, dtype=str)
             arrays[f"idf{i}"] = idf
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        save_arrays(path, arrays)
 
     @classmethod
     def load(cls, path: Path, blocks: Sequence[Block]) -> LinearTextModel:
@@ -306,6 +298,19 @@ def trained_or_cached(
             model.save(path)
             prune(path.parent, f"{name}-", keep=path)
     return model
+
+
+def save_arrays(path: Path, arrays: dict[str, Any]) -> None:
+    """Write `arrays` as an `.npz` atomically (a replica reading never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            np.savez(out, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 KEPT_VERSIONS: Final = 3  # saved files of each kind: replicas mid-upgrade may read older ones

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from numpy.typing import NDArray
 
 from bot.knowledge import text as text_module
 from bot.knowledge.base import Entry, KnowledgeBase
-from bot.knowledge.classify import prune
+from bot.knowledge.classify import prune, save_arrays
 from bot.knowledge.text import content_terms, phrase_table, replace_phrases, words
 
 OUT_OF_SCOPE = "none"
@@ -319,15 +317,7 @@ def _write(path: Path, vocabulary: Counter[str], bm25: _Bm25) -> None:
         **{f"bm25_{k}": v for k, v in bm25.arrays.items()},
     }
     with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                np.savez(out, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        save_arrays(path, arrays)
         prune(path.parent, "index-", keep=path)
 
 

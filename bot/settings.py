@@ -78,7 +78,7 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 def model_cache_dir(env: Mapping[str, str]) -> Path | None:
     """CANISHARE_MODEL_CACHE, else the user's cache folder ($XDG_CACHE_HOME or ~/.cache);
-    "none" keeps no cache (the classifiers are then trained at every start, a few seconds)."""
+    "none" keeps no cache (the classifiers are then trained at every start, about half a minute)."""
     raw = env.get("CANISHARE_MODEL_CACHE", "").strip()
     if raw.lower() in ("none", "off", "0"):
         return None

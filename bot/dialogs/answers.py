@@ -265,6 +265,8 @@ MODALS: Final = frozenset(
     ]
 )  # not "were": folded, "we're" is the same word
 NEGATED_MODALS: Final = frozenset({"isnt", "doesnt", "wouldnt", "arent", "cant", "shouldnt"})
+# A message's last part opening like this asks about the question ("…, is that a legal duty?")
+ASKING_BACK_OPENERS: Final = MODALS | NEGATED_MODALS
 REQUESTS: Final = frozenset({"can", "could", "may"})  # "can I add something": not a question
 # "…, who is 32": after another part of the message these start a description
 RELATIVES: Final = frozenset({"who", "which", "whose", "whom", "where", "when"})
@@ -299,6 +301,7 @@ QUESTION_SUBJECTS: Final = frozenset(
         "those",
     ]
 )
+ASKING_BACK_SUBJECTS: Final = QUESTION_SUBJECTS | {"everything", "asking"}
 # Emoji people answer with, read as words.
 EMOJI: Final = {
     "👍": " yes ",
@@ -1409,8 +1412,8 @@ def _ends_asking_back(parts: Sequence[_Clause]) -> bool:
     return (
         last.question
         and len(last.tokens) >= 3
-        and (last.tokens[0] in MODALS | NEGATED_MODALS)
-        and last.tokens[1] in QUESTION_SUBJECTS | {"everything", "asking", "this"}
+        and last.tokens[0] in ASKING_BACK_OPENERS
+        and last.tokens[1] in ASKING_BACK_SUBJECTS
     )
 
 

@@ -112,7 +112,6 @@ class Signals:
         self._time = lru_cache(maxsize=CACHE_SIZE)(self._time_uncached)
         self._harm = lru_cache(maxsize=CACHE_SIZE)(partial(self._any, "harm"))
         self._denials = lru_cache(maxsize=CACHE_SIZE)(self._denials_uncached)
-        self._undenied = lru_cache(maxsize=CACHE_SIZE)(self._without_denials_uncached)
         # "dad says she's fine" denies nothing: read once, for the denials and for the time
         self._unheard = lru_cache(maxsize=CACHE_SIZE)(partial(self._blank, "hearsay"))
 
@@ -134,9 +133,6 @@ class Signals:
     def without_denials(self, folded: str) -> str:
         """The text with every denial blanked out ("not in danger right now" → " "), and harm
         feared only if the practitioner asks or tells ("if I ask mum … he'll hurt the kids")."""
-        return self._undenied(folded)
-
-    def _without_denials_uncached(self, folded: str) -> str:
         return self._denials(folded)[1]
 
     def _denials_uncached(self, folded: str) -> tuple[bool, str]:

@@ -129,6 +129,10 @@ def test_danger_that_is_denied_gets_its_answer_not_the_emergency_route(
         "he's in prison. does her new school need to know?",
         "her ex threatened to kill her back in 2022, he moved abroad, can we give her new "
         "landlord her tenancy history",
+        # a season, a match, a session: as past as a term
+        "a mum grabbed her girl's arm hard and shouted in her face at a match last season. this "
+        "season the girl is quieter and flinches when mum shouts from the side. should I tell "
+        "someone?",
     ],
 )
 def test_past_harm_is_not_mistaken_for_an_emergency(knowledge: Knowledge, message: str) -> None:

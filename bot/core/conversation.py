@@ -49,6 +49,7 @@ QUESTION_WORDS: Final = frozenset(
 ANSWERED_NONE: Final = "none"
 ANSWERED_EMERGENCY: Final = "emergency"
 DANGER_STEP: Final = ask_step(DANGER_QUESTION)
+NO_DANGER: Final = "no"
 
 
 def new_id(prefix: str) -> str:
@@ -313,21 +314,38 @@ class Conversation:
     def _unplaced(self, state: DialogState, event: Event, unplaced: Unplaced) -> Turn:
         """Words a dialog could not take as an answer: a question is answered, then the
         dialog resumes; anything else is asked again."""
-        if not self._writing(state) and self.knowledge.is_emergency(event.value):
+        danger = None if self._writing(state) else self.knowledge.assess(event.value)
+        # Once the person has said nobody is in danger now, a later story of the risk they are
+        # weighing ("the stepdad is the one abusing him") is that risk, not a new emergency,
+        # unless it says the danger is now ("… and he's at the door now"): it is asked again
+        # with the one-line safety note.
+        settled = state.answer_map.get(DANGER_QUESTION) == NO_DANGER
+        said_now = danger is not None and (
+            danger.said_to_be_now
+            or (danger.wording and self.knowledge.signals.says_now(fold(event.value)))
+        )
+        if danger is not None and danger.now and (not settled or said_now):
             turn = self.decision.emergency(state)
             return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
+        noted = danger is not None and (danger.now or danger.maybe)
+        reask = self._noted(unplaced.reask) if noted else unplaced.reask
         if not reads_like_a_question(event.value):
-            return unplaced.reask
+            return reask
         found = self.knowledge.ask(event.value)
         if found.kind == "emergency":
+            if settled:
+                return reask
             turn = self.decision.emergency(state)
             return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
         asked = self._asked(found, event.value)
         if found.entry is None:
-            reask = unplaced.reask
             return Turn(reask.state, reask.replies, [*reask.effects, asked])
         turn = self._answer_then_resume(state, self.say.answer(found, in_dialog=True))
         return Turn(turn.state, turn.replies, [asked])
+
+    def _noted(self, turn: Turn) -> Turn:
+        """The turn with the one-line safety note first (999 / social care now)."""
+        return Turn(turn.state, [self.say.info("safety_note"), *turn.replies], turn.effects)
 
     def _lookup(self, state: DialogState, text: str) -> Turn:
         found = self.knowledge.ask(text)

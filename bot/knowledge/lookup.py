@@ -104,6 +104,18 @@ class Danger:
         return self.time.now or self.probability >= DANGER_CERTAIN
 
     @property
+    def said_to_be_now(self) -> bool:
+        """Danger now with a sign in the words that it is now, or wording that settles it,
+        or the model all but certain beside emergency wording or a close example — not the
+        model's word alone on a story ("the stepdad is the one abusing him")."""
+        return self.now and (
+            self.time.now
+            or self.decisive
+            or self.beyond_doubt
+            or (self.probability >= DANGER_CERTAIN and (self.wording or self.example))
+        )
+
+    @property
     def told_as_now(self) -> bool:
         """Without emergency wording, still danger now in a typed answer that gives no answer
         of its own ("his uncle is waiting at the gate now and he's too scared to go"): close

@@ -115,6 +115,36 @@ def test_danger_now_beside_a_denial_is_still_an_emergency(chat: Chat) -> None:
     assert_emergency(said.outcome, chat)
 
 
+def test_the_risk_being_weighed_told_later_is_asked_again_with_the_safety_note(
+    chat: Chat,
+) -> None:
+    # "no one is in danger now" was answered: a later story of the risk is that risk
+    chat.reach("seeking_consent_safe", LONGEST_PATH)
+
+    said = chat.send("the stepdad is the one abusing him and he's the one with PR")
+
+    assert said.outcome is None
+    assert chat.state.step == "q:seeking_consent_safe"
+    assert "999" in said.replies[0].text
+    assert said.replies[-1].question_id == "seeking_consent_safe"
+
+
+def test_the_same_story_before_danger_was_ruled_out_is_an_emergency(chat: Chat) -> None:
+    chat.start()
+
+    said = chat.send("the stepdad is the one abusing him and he's the one with PR")
+
+    assert_emergency(said.outcome, chat)
+
+
+def test_danger_said_to_be_now_after_danger_was_ruled_out_is_an_emergency(chat: Chat) -> None:
+    chat.reach("consent", LONGEST_PATH)
+
+    said = chat.send("hes back and hes got her by the hair in the car park")
+
+    assert_emergency(said.outcome, chat)
+
+
 def test_a_story_after_a_plain_yes_at_a_question_is_that_answer(chat: Chat) -> None:
     chat.reach("risk_of_harm", LONGEST_PATH)
 

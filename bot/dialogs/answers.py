@@ -26,6 +26,7 @@ WEAK = "~"  # an answer id written "~id" in answers.yaml: taken only when nothin
 # An answer id in answers.yaml for words that leave the answer open ("yes and no", "year 11"
 # for the age band): the bot asks again, whatever else the message says.
 ASK_AGAIN: Final = "ask_again"
+WEAK_HEDGE: Final = WEAK + ASK_AGAIN
 # Settings in answers.yaml that are mappings but not phrase lists
 NOT_PHRASES: Final = frozenset({"dominant", "read_as"})
 # Hedges that are only about the answer at the start of what is said: "could be" in "that
@@ -208,6 +209,9 @@ CAPACITY_AFFIRMED: Final = re.compile(
     # "… but he can make his own decisions"
     r"|^(but |and |yes )?((she|he|they) )?(can|does|do|is able to|are able to) (still )?make "
     r"(her|his|their) own decisions\b"
+    # "… but she does understand and can decide for herself", "he can decide himself"
+    r"|^(but |and |yes )?((she|he|they) )?((does|do) understand (and )?)?(can|does|do|is able to|"
+    r"are able to) (still )?decide (for )?(herself|himself|themselves|themself)\b"
 )
 # A part that opens by correcting the answer before it ("actually yes", "i mean no", "wait").
 CORRECTS: Final = re.compile(
@@ -839,6 +843,13 @@ class AnswerParser:
         # a later part that corrects the answer before it ("…, actually yes"); "i mean" or
         # "actually" opening the message changes nothing said before it
         corrections = [part for part in parts[1:] if CORRECTS.match(" ".join(part.tokens))]
+        if not corrections and any(not a.startswith(WEAK) for a, _ in answers):
+            # a weak answer counts only when nothing else is said, wherever it stands ("no,
+            # save it": the "no" only says nothing is wrong) — but a hedge still hedges, and a
+            # correction ("save - actually no") still corrects
+            answers = [
+                (a, part) for a, part in answers if not a.startswith(WEAK) or a == WEAK_HEDGE
+            ]
         said = _what_counts(
             answers,
             parts,

@@ -287,6 +287,26 @@ def check_dialog_words(
             need("answers", [group, answer], list)
     for command in COMMANDS:
         need("answers", ["commands", command], list)
+    # YAML reads a bare no, yes, on or off as true or false: `nae: no` would read "nae" as
+    # "false", and a phrase list holding `no` would hold no word at all
+    answers = (words.get("answers") or {}) if isinstance(words.get("answers"), Mapping) else {}
+    read_as = answers.get("read_as") or {}
+    for short, full in read_as.items() if isinstance(read_as, Mapping) else ():
+        if not isinstance(short, str) or not isinstance(full, str):
+            problem(
+                "answers",
+                f"read_as.{short}",
+                "must be in quotes: YAML reads a bare no or yes as false or true",
+            )
+    for name, groups in answers.items():
+        for answer, phrases in groups.items() if isinstance(groups, Mapping) else ():
+            for phrase in phrases if isinstance(phrases, list) else ():
+                if not isinstance(phrase, str):
+                    problem(
+                        "answers",
+                        f"{name}.{answer}",
+                        f"{phrase!r} must be in quotes: YAML reads a bare no or yes as false or true",
+                    )
     for key in REQUIRED_MESSAGES:
         need("messages", [key], object)
     for section, keys in NESTED_MESSAGES.items():

@@ -130,3 +130,14 @@ def test_a_message_with_the_wrong_placeholder_stops_start_up(copy: Path) -> None
     found = problems(copy)
 
     assert any("verdict_myth" in p and "{title}" in p for p in found), found
+
+
+def test_a_bare_no_in_the_answer_words_stops_start_up_with_a_message(copy: Path) -> None:
+    # YAML reads a bare no as false: "nae" would be read as the word "false"
+    path = copy / DIALOG / "answers.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('nae: "no",', "nae: no,"), encoding="utf-8")
+
+    found = problems(copy)
+
+    assert any("read_as.nae" in p and "quotes" in p for p in found), found

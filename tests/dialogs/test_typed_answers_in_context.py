@@ -243,10 +243,33 @@ ANSWERS = [
     ("adult_wishes", "yes, lives alone, no kids, he's just refusing his carers", "yes"),
     # a risk that goes on is no danger now, when now is said to be safe
     ("immediate_danger", "long term risk yes, immediate danger no", "no"),
+    # "not that I…" is a no; "no" beside "save it" only says nothing is wrong
+    ("legal_duty", "not that i can think of, the police just rang for a chat", "no"),
+    ("record_confirm", "nope, save it", "save"),
+    ("record_confirm", "no - the date is wrong", "edit"),
+    # dialect read as the word it stands for ("nae" is "no")
+    ("legal_duty", "just the aunt asking where they've moved to, nae court order", "no"),
+    ("seeking_consent_safe", "nae bother, he asked us for help himself", "yes"),
+    # capacity said to be there in other words; someone speaking for her is no free choice
+    ("person", "he's 20 with autism but he understands it and can decide for himself", "adult"),
+    ("adult_wishes", "she can decide, but he's always there telling her what to say", "no"),
+    # a public body's ordinary duties are its public task, not a legal obligation
+    (
+        "lawful_basis",
+        "it's part of our statutory safeguarding function as a council",
+        "public_task",
+    ),
+    # a tip-off or weeks of waiting make asking unsafe, whatever is fine about it
+    (
+        "seeking_consent_safe",
+        "fine for mum but it could tip off the men the police are watching",
+        "no",
+    ),
 ]
 
 ASKED_AGAIN = [
     ("consent", "no"),  # refused, or not asked yet?
+    ("person", "teenager"),  # 13, 16 or 19?
     ("consent", "mum said yes but dad said absolutely not"),
     ("risk_of_harm", "what kind of harm do you mean?"),
     ("seeking_consent_safe", "safe for who?"),

@@ -192,6 +192,9 @@ def answer_group(question_id: str) -> str:
     return question_id if question_id in ("consent", PERSON.id) else "common"
 
 
+UNQUOTED = "must be in quotes: YAML reads a bare no or yes as false or true"
+
+
 def check_dialog_words(
     words: Mapping[str, Any],
     *,
@@ -305,7 +308,7 @@ def check_dialog_words(
                     problem(
                         "answers",
                         f"{name}.{answer}",
-                        f"{phrase!r} must be in quotes: YAML reads a bare no or yes as false or true",
+                        f"{phrase!r} {UNQUOTED}",
                     )
     for key in REQUIRED_MESSAGES:
         need("messages", [key], object)

@@ -299,7 +299,7 @@ def check_dialog_words(
             problem(
                 "answers",
                 f"read_as.{short}",
-                "must be in quotes: YAML reads a bare no or yes as false or true",
+                UNQUOTED,
             )
     for name, groups in answers.items():
         for answer, phrases in groups.items() if isinstance(groups, Mapping) else ():

@@ -319,12 +319,24 @@ class Conversation:
         # weighing ("the stepdad is the one abusing him") is that risk, not a new emergency,
         # unless it says the danger is now ("… and he's at the door now"): it is asked again
         # with the one-line safety note.
-        settled = state.answer_map.get(DANGER_QUESTION) == NO_DANGER
-        said_now = danger is not None and (
-            danger.said_to_be_now
-            or (danger.wording and self.knowledge.signals.says_now(fold(event.value)))
-        )
-        if danger is not None and danger.now and (not settled or said_now):
+        # At the danger question, someone asking what counts as immediate ("like tonight or
+        # this minute?", "… he's due back tonight") is shown what it means — harm before advice
+        # could be had; choose Yes if it might be — and asked again, with the safety note; the
+        # time words are in the question about the question, so only wording that settles it,
+        # or a story close to an emergency and told as now, still goes straight to the route.
+        meaning = state.step == DANGER_STEP and self.kit.parser.asks_what_it_means(event.value)
+        settled = meaning or state.answer_map.get(DANGER_QUESTION) == NO_DANGER
+        if danger is None or not danger.now:
+            urgent = False
+        elif meaning:
+            urgent = danger.decisive or danger.told_as_now
+        elif settled:
+            urgent = danger.said_to_be_now or (
+                danger.wording and self.knowledge.signals.says_now(fold(event.value))
+            )
+        else:
+            urgent = True
+        if urgent:
             turn = self.decision.emergency(state)
             return Turn(turn.state, turn.replies, [Asked(ANSWERED_EMERGENCY)])
         noted = danger is not None and (danger.now or danger.maybe)

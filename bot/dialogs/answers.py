@@ -144,6 +144,11 @@ MEANING_ASKED: Final = re.compile(
     # "is it unsafe if they'd only be angry?", "would asking be unsafe if it upset her?"
     r"|^(is|isnt|would|does) (it|that|this|asking)( \w+){0,5} (if|when)\b"
 )
+# "what counts as immediate", "what would you count as risk": the question's meaning asked
+WHAT_COUNTS: Final = re.compile(
+    r"\bwhat (counts|is counting|would count|do you count|would you count|do you class|"
+    r"is classed)\b"
+)
 OPTION_NEGATORS: Final = frozenset(
     {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
     | {"rather", "instead", "unlike"}  # "a charity rather than a public body"
@@ -1175,6 +1180,15 @@ class AnswerParser:
             if words[:1] != () and words[0] in INTERJECTIONS and (k == 0 or words != part.tokens):
                 return True
         return False
+
+    def asks_what_it_means(self, text: str) -> bool:
+        """The message asks what the question means, or makes the answer hang on it ("what
+        counts as immediate? he's due back tonight", "depends what you mean by risk")."""
+        parts = self._clauses(text)
+        return _depends_on_meaning(parts) or any(
+            MEANING_ASKED.search(joined) or WHAT_COUNTS.search(joined)
+            for joined in (" ".join(part.tokens) for part in parts)
+        )
 
     # ------------------------------------------------------------------ whole messages
     def is_known_reply(self, text: str) -> bool:

@@ -145,6 +145,8 @@ class Decision:
 
     def hint(self, qid: str, text: str) -> str:
         """What to say when an answer can't be placed: a nudge suited to what was typed."""
+        if self.kit.parser.asks_what_it_means(text):
+            return self.kit.say.hint(qid, "help")  # what the question means, in full
         common = self.kit.parser.common(text).answer
         if qid == "consent" and common == "no":
             return self.kit.say.hint(qid, "no_hint")

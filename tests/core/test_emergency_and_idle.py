@@ -145,6 +145,29 @@ def test_danger_said_to_be_now_after_danger_was_ruled_out_is_an_emergency(chat: 
     assert_emergency(said.outcome, chat)
 
 
+def test_asking_what_counts_as_immediate_is_told_what_it_means_and_asked_again(
+    chat: Chat,
+) -> None:
+    chat.start()
+
+    said = chat.send("what counts as immediate? he isnt there but he's due back tonight")
+
+    assert said.outcome is None
+    assert chat.state.step == "q:immediate_danger"
+    text = " ".join(r.text for r in said.replies)
+    assert "999" in text  # the safety note
+    assert "before you could get advice" in text and "choose Yes" in text
+    assert said.replies[-1].question_id == "immediate_danger"
+
+
+def test_asking_what_counts_beside_danger_that_settles_it_is_an_emergency(chat: Chat) -> None:
+    chat.start()
+
+    said = chat.send("what counts as immediate? he's got a knife to her throat right now")
+
+    assert_emergency(said.outcome, chat)
+
+
 def test_a_story_after_a_plain_yes_at_a_question_is_that_answer(chat: Chat) -> None:
     chat.reach("risk_of_harm", LONGEST_PATH)
 

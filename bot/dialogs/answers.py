@@ -149,6 +149,7 @@ WHAT_COUNTS: Final = re.compile(
     r"\bwhat (counts|is counting|would count|do you count|would you count|do you class|"
     r"is classed)\b"
 )
+SAVE_WORDS: Final = frozenset({"save", "submit", "file"})  # the record check: "save" said
 OPTION_NEGATORS: Final = frozenset(
     {"not", "never", "isnt", "arent", "wasnt", "nor", "didnt", "doesnt", "dont", "hasnt", "havent"}
     | {"rather", "instead", "unlike"}  # "a charity rather than a public body"
@@ -827,6 +828,15 @@ class AnswerParser:
             return Parsed(None, ambiguous=True)
         if groups[:1] == ["record_confirm"] and _excepts_a_part(parts, answers):
             return Parsed("edit")  # "all correct apart from the date"
+        if (
+            groups[:1] == ["record_confirm"]
+            and not any(CORRECTS.match(" ".join(part.tokens)) for part in parts[1:])
+            and _save_then_change(parts, answers)
+        ):
+            # "save it but the date is wrong", "save it, and also change the purpose": told to
+            # save, then to change — asked which, rather than either guessed ("save - actually
+            # no, the date's off" corrects itself; "not perfect but save it" saves)
+            return Parsed(None, ambiguous=True)
         if polar or groups[:1] == ["record_confirm"]:
             answers = self._echoed(parts, answers)
         if polar:
@@ -1422,6 +1432,18 @@ def _excepts_a_part(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clau
         elif any(said("save", p) for p in parts[:k]):
             return True
     return False
+
+
+def _save_then_change(parts: Sequence[_Clause], answers: Sequence[tuple[str, _Clause]]) -> bool:
+    """At the record check, "save" said in so many words, and a change asked for after it."""
+    place = {id(part): k for k, part in enumerate(parts)}
+    saved = [
+        place[id(p)] for a, p in answers if a == "save" and not SAVE_WORDS.isdisjoint(p.tokens)
+    ]
+    return bool(saved) and any(
+        a == "edit" and place[id(p)] > min(saved) and "later" not in p.tokens  # "add a note later"
+        for a, p in answers
+    )
 
 
 def _before(parts: Sequence[_Clause], part: _Clause) -> tuple[str, ...]:

@@ -259,6 +259,8 @@ ANSWERS = [
         "it's part of our statutory safeguarding function as a council",
         "public_task",
     ),
+    # a change said before "save it" is weighed and let go; one said after it is asked about
+    ("record_confirm", "it's not perfect but save it, I'm out of time", "save"),
     # a tip-off or weeks of waiting make asking unsafe, whatever is fine about it
     (
         "seeking_consent_safe",
@@ -270,6 +272,7 @@ ANSWERS = [
 ASKED_AGAIN = [
     ("consent", "no"),  # refused, or not asked yet?
     ("person", "teenager"),  # 13, 16 or 19?
+    ("record_confirm", "save it but the spelling's off in places"),  # save, or change first?
     ("consent", "mum said yes but dad said absolutely not"),
     ("risk_of_harm", "what kind of harm do you mean?"),
     ("seeking_consent_safe", "safe for who?"),

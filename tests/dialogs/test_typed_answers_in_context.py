@@ -170,7 +170,7 @@ ANSWERS = [
     ("legal_duty", "no - well yes actually, there's a court order, it came this morning", "yes"),
     ("adult_wishes", "no, actually yes, it's only him, his grandkids live in Spain", "yes"),
     # an implied answer in the person's own words
-    ("record_confirm", "save it but the date's wrong", "edit"),
+    ("record_confirm", "not right yet, the date's wrong", "edit"),
     ("consent", "she nodded when I asked if I could tell her GP", "given"),
     ("seeking_consent_safe", "the police told us not to tip him off", "no"),
     ("adult_wishes", "he has capacity but his carer has been taking his money", "no"),
@@ -272,7 +272,7 @@ ANSWERS = [
 ASKED_AGAIN = [
     ("consent", "no"),  # refused, or not asked yet?
     ("person", "teenager"),  # 13, 16 or 19?
-    ("record_confirm", "save it but the spelling's off in places"),  # save, or change first?
+    ("record_confirm", "save it but the date's wrong"),  # save, or change first?
     ("consent", "mum said yes but dad said absolutely not"),
     ("risk_of_harm", "what kind of harm do you mean?"),
     ("seeking_consent_safe", "safe for who?"),

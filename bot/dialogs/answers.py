@@ -826,6 +826,10 @@ class AnswerParser:
                 return Parsed(safest)
             # "a court order for the older boy but not the little one": for whom is it asked?
             return Parsed(None, ambiguous=True)
+        if groups[:1][0:1] and groups[0] in TWO_PEOPLE_ASKED and _two_people(answers):
+            # "safe to ask mum, not safe to ask dad", "mum yes, dad no": which of them is this
+            # about? (At the danger and risk questions any risk decides, as above.)
+            return Parsed(None, ambiguous=True)
         if groups[:1] == ["record_confirm"] and _excepts_a_part(parts, answers):
             return Parsed("edit")  # "all correct apart from the date"
         if (
@@ -1361,6 +1365,14 @@ def _what_counts(
 _PARENTS: Final = frozenset(
     {"mum", "mums", "dad", "dads", "mother", "father", "parent", "parents", "stepdad", "stepmum"}
 )
+# Adults a yes and a no may each be said of ("yes for mum, no for dad"); where the answer is
+# about whom to ask or whose wishes count, two such answers are asked about again.
+ADULTS_NAMED: Final = _PARENTS | frozenset(
+    {"mam", "mom", "husband", "wife", "partner", "boyfriend", "girlfriend", "nan", "gran"}
+    | {"grandma", "grandad", "grandmother", "grandfather", "carer", "aunt", "uncle"}
+)
+SIDE_BY_SIDE: Final = 7  # words in a part that gives one person's answer beside another's
+TWO_PEOPLE_ASKED: Final = frozenset({"seeking_consent_safe", "adult_wishes", "public_interest"})
 # A negation left hanging at the end of a short part ("Not, …", "I don't, …").
 HANGING: Final = frozenset(
     {"not", "dont", "isnt", "wouldnt", "doesnt", "didnt", "cant", "wont", "arent", "wasnt"}
@@ -1477,6 +1489,22 @@ def _listed_after(tokens: Sequence[str], before: _Found, f: _Found) -> bool:
         and len(between) <= 2
         and all(t in ("or", "nor", "a", "an", "any") for t in between)
     )
+
+
+def _two_people(answers: Sequence[tuple[str, _Clause]]) -> bool:
+    """A yes and a no side by side, each in a short part naming an adult, not the same ones
+    ("safe to ask her yes, safe to ask her husband definitely not", "mum yes, dad no").
+    Children named are those at risk, not those asked ("safe for her but not for the kids");
+    a longer part weighs a reason ("I know dad can be aggressive but it's safe to ask mum")."""
+    named: dict[str, list[frozenset[str]]] = {YES: [], NO: []}
+    for answer, part in answers:
+        if answer not in named or len(part.tokens) > SIDE_BY_SIDE:
+            continue
+        asked = {b for a, b in zip(part.tokens, part.tokens[1:], strict=False) if a == "ask"}
+        who = ADULTS_NAMED.intersection(part.tokens) | (asked & {"her", "him"})
+        if who:
+            named[answer].append(frozenset(who))
+    return any(a != b for a in named[YES] for b in named[NO])
 
 
 def _offers_two(answers: Sequence[tuple[str, _Clause]]) -> bool:

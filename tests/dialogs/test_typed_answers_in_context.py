@@ -273,6 +273,9 @@ ASKED_AGAIN = [
     ("consent", "no"),  # refused, or not asked yet?
     ("person", "teenager"),  # 13, 16 or 19?
     ("record_confirm", "save it but the date's wrong"),  # save, or change first?
+    # one adult's answer beside another's: which of them is this about?
+    ("seeking_consent_safe", "fine to ask grandad, not safe to ask his wife"),
+    ("adult_wishes", "dad yes, mum no - mum has advanced dementia"),
     ("consent", "mum said yes but dad said absolutely not"),
     ("risk_of_harm", "what kind of harm do you mean?"),
     ("seeking_consent_safe", "safe for who?"),

@@ -273,6 +273,8 @@ ASKED_AGAIN = [
     ("consent", "no"),  # refused, or not asked yet?
     ("person", "teenager"),  # 13, 16 or 19?
     ("record_confirm", "save it but the date's wrong"),  # save, or change first?
+    # an answer to the consent question, not to whether asking is safe
+    ("seeking_consent_safe", "dad's already said no to it"),
     # one adult's answer beside another's: which of them is this about?
     ("seeking_consent_safe", "fine to ask grandad, not safe to ask his wife"),
     ("adult_wishes", "dad yes, mum no - mum has advanced dementia"),

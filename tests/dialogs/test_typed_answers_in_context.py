@@ -261,6 +261,8 @@ ANSWERS = [
     ),
     # a change said before "save it" is weighed and let go; one said after it is asked about
     ("record_confirm", "it's not perfect but save it, I'm out of time", "save"),
+    # a child named by age is someone else at risk; "has seen some of it" is no hedge
+    ("adult_wishes", "mostly just her, but her 8yo stays there and has seen some of it", "no"),
     # a tip-off or weeks of waiting make asking unsafe, whatever is fine about it
     (
         "seeking_consent_safe",

@@ -200,6 +200,15 @@ class Conversation:
                 danger.beyond_doubt
                 or (danger.told_as_now and not plain)
                 or (said_now and danger.now and danger.probability >= DANGER_CERTAIN)
+                # writing up the record, the guidance is shown and nothing else changes: a
+                # story said in so many words to be happening now, that the model is all but
+                # sure of ("save, but she's just rung, he's back and hitting her"), shows it
+                or (
+                    writing
+                    and danger.now
+                    and danger.time.strong
+                    and danger.probability >= DANGER_CERTAIN
+                )
             )
         else:
             now = danger is not None and danger.now

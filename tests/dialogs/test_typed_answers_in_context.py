@@ -261,6 +261,8 @@ ANSWERS = [
     ),
     # a change said before "save it" is weighed and let go; one said after it is asked about
     ("record_confirm", "it's not perfect but save it, I'm out of time", "save"),
+    # danger said to be happening now, at the record check: the guidance is shown first
+    ("record_confirm", "save, but mum's just rung, he's back and he's hitting her", "emergency"),
     # a child named by age is someone else at risk; "has seen some of it" is no hedge
     ("adult_wishes", "mostly just her, but her 8yo stays there and has seen some of it", "no"),
     # a tip-off or weeks of waiting make asking unsafe, whatever is fine about it
@@ -275,6 +277,8 @@ ASKED_AGAIN = [
     ("consent", "no"),  # refused, or not asked yet?
     ("person", "teenager"),  # 13, 16 or 19?
     ("record_confirm", "save it but the date's wrong"),  # save, or change first?
+    ("legitimate_purpose", "depends who you ask lol"),  # "lol" is no answer
+    ("seeking_consent_safe", "asking her mum would be fine but her dad is the risk"),
     # an answer to the consent question, not to whether asking is safe
     ("seeking_consent_safe", "dad's already said no to it"),
     # one adult's answer beside another's: which of them is this about?

@@ -180,6 +180,8 @@ def test_harm_that_is_over_on_a_named_day_gets_its_answer(
         "passport before the family holiday, can i tell anyone",
         "dad said at pick up the girls are going abroad for a special ceremony in the "
         "holidays so they're made clean before big school, can i tell the nurse",
+        "a 9yo says her aunties are taking her to sudan next month for her 'cutting party', can "
+        "i tell her teacher?",
         "she rang me and said she's done, she's put the kids to bed early so they don't see. "
         "which form do i use for consent",
         "a mum my colleague works with has just texted 'he's found out where we are'. can my "
@@ -313,6 +315,9 @@ def test_a_young_child_left_alone_by_a_parent_who_went_out_is_an_emergency(
         "fine in herself, no marks. the HV is visiting next week. can I share what I saw with her?",
         "playworker. a 7yo at our club keeps saying she's hungry and her shoes are falling apart, "
         "the family SW will see them on monday. can I tell the SW what we've noticed?",
+        # a month away leaves time for advice ("taking her abroad next month" would not)
+        "housing officer. a tenant's new partner moves in with her and her two kids next "
+        "month, she thinks he was violent to an ex. can I tell anyone?",
         # "wks ago" is as past as "weeks ago"
         "teacher. a yr8 told me a lad from another school pushed her over 3 wks ago, nothing "
         "since. can I pass this on to her form tutor?",
@@ -352,6 +357,8 @@ def test_questions_outside_safeguarding_sharing_get_none(
         "my neighbour's kid has bruises again",
         "dad smacked him yesterday, he said",
         "she mentioned her uncle touches her",
+        # "mummy" and "daddy" are parents too
+        "minibus escort. a 7yo keeps saying mummy locks her in the cupboard, who should know?",
     ],
 )
 def test_a_message_that_describes_harm_is_never_answered_none(

@@ -250,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, str]:
     conversation = build_core(load_settings(environ={}, dotenv=None)).conversation
     results: dict[str, str] = {}
     held = Figures(Counter(), Counter())
+    every = Figures(Counter(), Counter())  # every held-out set asked for, together
     for name in args.sets:
         misses: list[str] = []
         figures = evaluate(conversation, name, misses)
@@ -263,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, str]:
             held.routing.update(figures.routing)
             held.answers.update(figures.answers)
         if name in HELD_OUT:
+            every.routing.update(figures.routing)
+            every.answers.update(figures.answers)
             for measure, value in describe(figures).items():
                 results[f"{name} (held out): {measure}"] = value
         else:
@@ -276,6 +279,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, str]:
             print(f"  {measure:<56} {value}")
             together[f"**HELD OUT, heldout-c + heldout-d**: {measure}"] = value
         results = {**together, **results}
+    if every.routing or every.answers:
+        names = [n for n in args.sets if n in HELD_OUT]
+        print(f"\nheld out together (every held-out set: {', '.join(names)})")
+        everything: dict[str, str] = {}
+        for measure, value in describe(every).items():
+            print(f"  {measure:<56} {value}")
+            everything[f"**HELD OUT, every held-out set together**: {measure}"] = value
+        results = {**everything, **results}
     return results
 
 

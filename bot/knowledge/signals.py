@@ -30,8 +30,9 @@ GROUPS = (
 )
 CACHE_SIZE = 512  # messages remembered, per cue
 # Groups searched one pattern at a time: each denial opens with its own words, which the regex
-# engine scans for quickly alone but not inside one alternation (half the time on long stories).
-ONE_BY_ONE = frozenset({"denied"})
+# engine scans for quickly alone but not inside one alternation (half the time on long stories);
+# the same holds for the signs of now (a quarter faster one by one, stopping at the first).
+ONE_BY_ONE = frozenset({"denied", "now"})
 # "not … now" written loosely ("he isnt here now", "no one is in danger at the moment"): the
 # time belongs to the negation, so it is no sign of danger now either.
 _NEGATED_TIME = re.compile(

@@ -224,6 +224,11 @@ CORRECTS: Final = re.compile(
     r"^(wait|actually|well actually|sorry i meant|i meant|"
     r"(i mean|well) (yes|no|yeah|yep|nope|nah|not))\b"
 )
+# A part that only corrects, saying nothing of its own ("well no actually", "wait no").
+CORRECTION_ONLY: Final = frozenset(
+    {"well", "no", "nope", "nah", "yes", "yeah", "actually", "wait", "sorry", "i", "mean"}
+    | {"meant", "hang", "on", "hold", "sorry"}
+)
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
 _CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\.(?=\s)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
 _QUESTION_START = re.compile(
@@ -862,6 +867,14 @@ class AnswerParser:
         # a later part that corrects the answer before it ("…, actually yes"); "i mean" or
         # "actually" opening the message changes nothing said before it
         corrections = [part for part in parts[1:] if CORRECTS.match(" ".join(part.tokens))]
+        if not polar and any(CORRECTION_ONLY.issuperset(p.tokens) for p in corrections):
+            # at a choice, "well no actually" only says the choice before it was wrong ("none
+            # - well no actually, it mentions her HIV status"): the choice is in what follows
+            last = next(k for k, part in enumerate(parts) if part is corrections[-1])
+            later = {id(part) for part in parts[last + 1 :]}
+            only = {id(p) for p in corrections if CORRECTION_ONLY.issuperset(p.tokens)}
+            if any(id(part) in later for _, part in answers):
+                answers = [(a, part) for a, part in answers if id(part) not in only]
         if not corrections and any(not a.startswith(WEAK) for a, _ in answers):
             # a weak answer counts only when nothing else is said, wherever it stands ("no,
             # save it": the "no" only says nothing is wrong) — but a hedge still hedges, and a

@@ -263,6 +263,13 @@ ANSWERS = [
     ("record_confirm", "it's not perfect but save it, I'm out of time", "save"),
     # danger said to be happening now, at the record check: the guidance is shown first
     ("record_confirm", "save, but mum's just rung, he's back and he's hitting her", "emergency"),
+    # at a choice, "well no actually" only corrects: the choice is in what follows
+    (
+        "special_category",
+        "none - well no actually, it has his diagnosis and we're sharing "
+        "without consent to protect the kids",
+        "schedule1_para18",
+    ),
     # a child named by age is someone else at risk; "has seen some of it" is no hedge
     ("adult_wishes", "mostly just her, but her 8yo stays there and has seen some of it", "no"),
     # a tip-off or weeks of waiting make asking unsafe, whatever is fine about it

@@ -870,8 +870,8 @@ class AnswerParser:
         if not polar and any(CORRECTION_ONLY.issuperset(p.tokens) for p in corrections):
             # at a choice, "well no actually" only says the choice before it was wrong ("none
             # - well no actually, it mentions her HIV status"): the choice is in what follows
-            last = next(k for k, part in enumerate(parts) if part is corrections[-1])
-            later = {id(part) for part in parts[last + 1 :]}
+            at = next(k for k, part in enumerate(parts) if part is corrections[-1])
+            later = {id(part) for part in parts[at + 1 :]}
             only = {id(p) for p in corrections if CORRECTION_ONLY.issuperset(p.tokens)}
             if any(id(part) in later for _, part in answers):
                 answers = [(a, part) for a, part in answers if id(part) not in only]

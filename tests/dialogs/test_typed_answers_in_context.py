@@ -263,6 +263,13 @@ ANSWERS = [
     ("record_confirm", "it's not perfect but save it, I'm out of time", "save"),
     # danger said to be happening now, at the record check: the guidance is shown first
     ("record_confirm", "save, but mum's just rung, he's back and he's hitting her", "emergency"),
+    # Scottish and Northern words, a Scottish school year, the record's parts by their initials
+    ("person", "the wee lassie's in P3", "child_under_12"),
+    ("consent", "naw, he's no wantin his dad telt", "refused"),
+    ("seeking_consent_safe", "should be reet, she come to us herself", "yes"),
+    ("record_field", "the CR's wrong", "case_reference"),
+    ("record_field", "LB", "lawful_basis"),
+    ("record_confirm", "tidy, that'll do", "save"),
     # at a choice, "well no actually" only corrects: the choice is in what follows
     (
         "special_category",

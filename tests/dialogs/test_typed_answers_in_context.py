@@ -270,6 +270,14 @@ ANSWERS = [
     ("record_field", "the CR's wrong", "case_reference"),
     ("record_field", "LB", "lawful_basis"),
     ("record_confirm", "tidy, that'll do", "save"),
+    ("immediate_danger", "the bairn's been left in the hoose on his ain since last night", "yes"),
+    ("consent", "mi ask him and him seh no", "refused"),
+    # answers told as facts
+    ("confidential", "it's all in the council's press release", "no"),
+    ("identifiable", "general advice for the staff briefing, nobody in particular", "no"),
+    ("risk_of_harm", "the lad's on our CCTV and there's been an armed robbery", "yes"),
+    ("public_interest", "he's a registered sex offender and she's got two little ones", "yes"),
+    ("record_confirm", "you've put refused but she agreed", "edit"),
     # at a choice, "well no actually" only corrects: the choice is in what follows
     (
         "special_category",

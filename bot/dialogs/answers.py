@@ -280,6 +280,9 @@ MODALS: Final = frozenset(
     ]
 )  # not "were": folded, "we're" is the same word
 NEGATED_MODALS: Final = frozenset({"isnt", "doesnt", "wouldnt", "arent", "cant", "shouldnt"})
+ASKED_NEGATIVELY: Final = frozenset(
+    {"isnt", "arent", "doesnt", "wouldnt", "shouldnt", "wasnt", "hasnt", "couldnt"}
+)
 # A message's last part opening like this asks about the question ("…, is that a legal duty?")
 ASKING_BACK_OPENERS: Final = MODALS | NEGATED_MODALS
 REQUESTS: Final = frozenset({"can", "could", "may"})  # "can I add something": not a question
@@ -616,6 +619,8 @@ def clauses(text: str) -> list[_Clause]:
                 and not (set(part.tokens) & WH_WORDS)
                 and part.tokens[:1] != ()
                 and part.tokens[0] not in MODALS  # "do initials count?" asks
+                # "isnt everything confidential?" asks too (not "dont think so?")
+                and not (len(part.tokens) > 1 and part.tokens[0] in ASKED_NEGATIVELY)
                 and not (out and out[-1].question)  # "what does it mean? like secret?"
             )
             asked = (

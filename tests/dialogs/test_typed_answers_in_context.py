@@ -301,6 +301,7 @@ ASKED_AGAIN = [
     ("record_confirm", "save it but the date's wrong"),  # save, or change first?
     ("legitimate_purpose", "depends who you ask lol"),  # "lol" is no answer
     ("seeking_consent_safe", "asking her mum would be fine but her dad is the risk"),
+    ("identifiable", "wouldnt her initials give it away?"),  # a question back, not a "no"
     # an answer to the consent question, not to whether asking is safe
     ("seeking_consent_safe", "dad's already said no to it"),
     # one adult's answer beside another's: which of them is this about?

@@ -273,21 +273,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, str]:
                 f"{name} (training): top-1 · danger routed · past-harm to emergency · typed"
             ] = compact(figures)
     if held.routing:
-        print("\nheld out together (heldout-c + heldout-d)")
-        together: dict[str, str] = {}
-        for measure, value in describe(held).items():
-            print(f"  {measure:<56} {value}")
-            together[f"**HELD OUT, heldout-c + heldout-d**: {measure}"] = value
-        results = {**together, **results}
+        results = {**together(held, "heldout-c + heldout-d", "heldout-c + heldout-d"), **results}
     if every.routing or every.answers:
-        names = [n for n in args.sets if n in HELD_OUT]
-        print(f"\nheld out together (every held-out set: {', '.join(names)})")
-        everything: dict[str, str] = {}
-        for measure, value in describe(every).items():
-            print(f"  {measure:<56} {value}")
-            everything[f"**HELD OUT, every held-out set together**: {measure}"] = value
+        names = ", ".join(n for n in args.sets if n in HELD_OUT)
+        everything = together(every, f"every held-out set: {names}", "every held-out set together")
         results = {**everything, **results}
     return results
+
+
+def together(figures: Figures, printed: str, label: str) -> dict[str, str]:
+    """Print held-out sets' figures taken together, and return them for the report."""
+    print(f"\nheld out together ({printed})")
+    out: dict[str, str] = {}
+    for measure, value in describe(figures).items():
+        print(f"  {measure:<56} {value}")
+        out[f"**HELD OUT, {label}**: {measure}"] = value
+    return out
 
 
 def compact(f: Figures) -> str:

@@ -227,7 +227,7 @@ CORRECTS: Final = re.compile(
 # A part that only corrects, saying nothing of its own ("well no actually", "wait no").
 CORRECTION_ONLY: Final = frozenset(
     {"well", "no", "nope", "nah", "yes", "yeah", "actually", "wait", "sorry", "i", "mean"}
-    | {"meant", "hang", "on", "hold", "sorry"}
+    | {"meant", "hang", "on", "hold"}
 )
 # Punctuation that ends a part of a sentence (checked on the raw text, before folding).
 _CLAUSE_BREAK = re.compile(r"[,;:!?\n]+|(?<!\d)\.(?!\d)|\.(?=\s)|\s[-–—]+\s|\s[-–—]+|[-–—]+\s")
@@ -836,7 +836,10 @@ class AnswerParser:
                 return Parsed(safest)
             # "a court order for the older boy but not the little one": for whom is it asked?
             return Parsed(None, ambiguous=True)
-        if groups[:1][0:1] and groups[0] in TWO_PEOPLE_ASKED and _two_people(answers):
+        # a later part that corrects the answer before it ("…, actually yes"); "i mean" or
+        # "actually" opening the message changes nothing said before it
+        corrections = [part for part in parts[1:] if CORRECTS.match(" ".join(part.tokens))]
+        if groups and groups[0] in TWO_PEOPLE_ASKED and _two_people(answers):
             # "safe to ask mum, not safe to ask dad", "mum yes, dad no": which of them is this
             # about? (At the danger and risk questions any risk decides, as above.)
             return Parsed(None, ambiguous=True)
@@ -844,7 +847,7 @@ class AnswerParser:
             return Parsed("edit")  # "all correct apart from the date"
         if (
             groups[:1] == ["record_confirm"]
-            and not any(CORRECTS.match(" ".join(part.tokens)) for part in parts[1:])
+            and not corrections
             and _save_then_change(parts, answers)
         ):
             # "save it but the date is wrong", "save it, and also change the purpose": told to
@@ -869,15 +872,12 @@ class AnswerParser:
             ]
         if not answers:
             return Parsed(None)
-        # a later part that corrects the answer before it ("…, actually yes"); "i mean" or
-        # "actually" opening the message changes nothing said before it
-        corrections = [part for part in parts[1:] if CORRECTS.match(" ".join(part.tokens))]
-        if not polar and any(CORRECTION_ONLY.issuperset(p.tokens) for p in corrections):
+        only = {id(p) for p in corrections if CORRECTION_ONLY.issuperset(p.tokens)}
+        if not polar and only:
             # at a choice, "well no actually" only says the choice before it was wrong ("none
             # - well no actually, it mentions her HIV status"): the choice is in what follows
             at = next(k for k, part in enumerate(parts) if part is corrections[-1])
             later = {id(part) for part in parts[at + 1 :]}
-            only = {id(p) for p in corrections if CORRECTION_ONLY.issuperset(p.tokens)}
             if any(id(part) in later for _, part in answers):
                 answers = [(a, part) for a, part in answers if id(part) not in only]
         if not corrections and any(not a.startswith(WEAK) for a, _ in answers):

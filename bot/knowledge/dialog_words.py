@@ -296,20 +296,12 @@ def check_dialog_words(
     read_as = answers.get("read_as") or {}
     for short, full in read_as.items() if isinstance(read_as, Mapping) else ():
         if not isinstance(short, str) or not isinstance(full, str):
-            problem(
-                "answers",
-                f"read_as.{short}",
-                UNQUOTED,
-            )
+            problem("answers", f"read_as.{short}", UNQUOTED)
     for name, groups in answers.items():
         for answer, phrases in groups.items() if isinstance(groups, Mapping) else ():
             for phrase in phrases if isinstance(phrases, list) else ():
                 if not isinstance(phrase, str):
-                    problem(
-                        "answers",
-                        f"{name}.{answer}",
-                        f"{phrase!r} {UNQUOTED}",
-                    )
+                    problem("answers", f"{name}.{answer}", f"{phrase!r} {UNQUOTED}")
     for key in REQUIRED_MESSAGES:
         need("messages", [key], object)
     for section, keys in NESTED_MESSAGES.items():

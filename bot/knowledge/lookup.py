@@ -108,10 +108,11 @@ class Danger:
         """Danger now with a sign in the words that it is now, or wording that settles it,
         or the model all but certain beside emergency wording or a close example — not the
         model's word alone on a story ("the stepdad is the one abusing him")."""
+        # (danger beyond doubt is always one of these: wording with a sign of now, or with
+        # the model all but certain)
         return self.now and (
             self.time.now
             or self.decisive
-            or self.beyond_doubt
             or (self.probability >= DANGER_CERTAIN and (self.wording or self.example))
         )
 
